@@ -1,0 +1,147 @@
+"""The series index: label sets to series ids, and matchers to the series they select."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from collector.model import Labels
+from collector.store import schema
+from collector.store.matchers import Matcher, MatchType
+
+__all__ = ["SeriesIndex", "fingerprint", "labels_from_json", "labels_to_json"]
+
+_IN_BATCH = 500  # ids per IN (...) list: well under SQLite's variable limit
+
+
+def labels_to_json(labels: Labels) -> str:
+    return json.dumps(list(labels), separators=(",", ":"), ensure_ascii=False)
+
+
+def labels_from_json(text: str) -> Labels:
+    return Labels(tuple(pair) for pair in json.loads(text))
+
+
+def fingerprint(labels: Labels) -> int:
+    """A stable signed 64-bit hash of a label set (what BigInteger columns hold)."""
+    digest = hashlib.blake2b(labels_to_json(labels).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def batched(ids: Sequence[int], size: int = _IN_BATCH) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield list(ids[i : i + size])
+
+
+class SeriesIndex:
+    """Series lookup and creation through a connection; caches ids and labels it has seen.
+
+    The caches only grow with series this process touched, and entries never go stale:
+    series ids are never reused, and a deleted series is dropped with :meth:`forget`.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[Labels, int] = {}
+        self._labels: dict[int, Labels] = {}
+
+    def forget(self, sids: Iterable[int]) -> None:
+        for sid in sids:
+            labels = self._labels.pop(sid, None)
+            if labels is not None:
+                self._ids.pop(labels, None)
+
+    def cached_id(self, labels: Labels) -> int | None:
+        return self._ids.get(labels)
+
+    def get_or_create(self, conn: Connection, labels: Labels) -> int:
+        """The series id of ``labels``, creating the series and its postings if new."""
+        sid = self._ids.get(labels)
+        if sid is not None:
+            return sid
+        fp = fingerprint(labels)
+        text = labels_to_json(labels)
+        rows = conn.execute(
+            select(schema.series.c.id, schema.series.c.labels).where(
+                schema.series.c.fingerprint == fp
+            )
+        ).all()
+        sid = next((row.id for row in rows if row.labels == text), None)
+        if sid is None:
+            sid = conn.execute(
+                schema.series.insert().values(fingerprint=fp, labels=text)
+            ).inserted_primary_key[0]
+            value_ids = [self._label_value_id(conn, name, value) for name, value in labels]
+            conn.execute(
+                schema.postings.insert(),
+                [{"label_value_id": vid, "series_id": sid} for vid in value_ids],
+            )
+        self._remember(int(sid), labels)
+        return int(sid)
+
+    def _label_value_id(self, conn: Connection, name: str, value: str) -> int:
+        lv = schema.label_values
+        conn.execute(_insert_ignoring_conflicts(conn, lv).values(name=name, value=value))
+        return conn.execute(
+            select(lv.c.id).where(lv.c.name == name, lv.c.value == value)
+        ).scalar_one()
+
+    def _remember(self, sid: int, labels: Labels) -> None:
+        self._ids[labels] = sid
+        self._labels[sid] = labels
+
+    def labels_of(self, conn: Connection, sids: Sequence[int]) -> dict[int, Labels]:
+        missing = [sid for sid in sids if sid not in self._labels]
+        s = schema.series
+        query = select(s.c.id, s.c.labels).where(s.c.id.in_(bindparam("ids", expanding=True)))
+        for batch in batched(missing):
+            for row in conn.execute(query, {"ids": batch}):
+                self._remember(int(row.id), labels_from_json(row.labels))
+        return {sid: self._labels[sid] for sid in sids if sid in self._labels}
+
+    def select_ids(self, conn: Connection, matchers: Sequence[Matcher]) -> list[int]:
+        """Ids of the series matching every matcher, ascending.
+
+        Matchers that select series by a value they carry are intersected from postings;
+        matchers that an absent label satisfies (``!=``, ``!~``, ``=""`` ...) instead subtract
+        the series carrying a value they reject. Only if every matcher is of the second kind
+        does the search start from all series.
+        """
+        selected: set[int] | None = None
+        for m in sorted(matchers, key=lambda m: m.type is not MatchType.EQUAL):
+            if m.matches_empty:
+                continue
+            ids = self._postings(conn, m.name, lambda v, m=m: m.matches(v), m)
+            selected = ids if selected is None else selected & ids
+            if not selected:
+                return []
+        if selected is None:
+            selected = {int(i) for i in conn.execute(select(schema.series.c.id)).scalars()}
+        for m in matchers:
+            if m.matches_empty and selected:
+                selected -= self._postings(conn, m.name, lambda v, m=m: not m.matches(v), None)
+        return sorted(selected)
+
+    def _postings(self, conn: Connection, name: str, keep, exact: Matcher | None) -> set[int]:
+        lv = schema.label_values
+        query = select(lv.c.id, lv.c.value).where(lv.c.name == name)
+        if exact is not None and exact.type is MatchType.EQUAL:
+            query = query.where(lv.c.value == exact.value)
+        value_ids = [row.id for row in conn.execute(query) if keep(row.value)]
+        p = schema.postings
+        ids_query = select(p.c.series_id).where(
+            p.c.label_value_id.in_(bindparam("ids", expanding=True))
+        )
+        out: set[int] = set()
+        for batch in batched(value_ids):
+            out.update(int(i) for i in conn.execute(ids_query, {"ids": batch}).scalars())
+        return out
+
+
+def _insert_ignoring_conflicts(conn: Connection, table):
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -1,0 +1,335 @@
+"""The time-series store on SQLite or PostgreSQL (:class:`SqlStore`).
+
+Write path: resolve series ids -> screen samples (ordering, duplicates, age) -> one
+transaction that creates new series and inserts the batch as WAL rows -> commit (now durable)
+-> samples join the in-memory head. Every ``wal_flush_samples`` samples the head is cut into
+compressed chunk rows and the WAL is emptied, in one transaction.
+
+Read path: resolve matchers through the postings index, copy the head's unwritten samples for
+the selected series, then read and decode the chunk rows overlapping the range.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
+
+from collector.model import Labels
+from collector.store import schema
+from collector.store.chunks import decode
+from collector.store.engine import WriterLock, create_store_engine
+from collector.store.head import Head
+from collector.store.index import SeriesIndex, batched
+from collector.store.interfaces import AppendResult, RejectReason, SeriesData, StoreError
+from collector.store.matchers import Matcher
+from collector.store.retention import RetentionResult, delete_expired
+from collector.store.stats import StoreStats, gather_stats
+from collector.store.wal import MAX_WAL_ROW_SAMPLES, decode_batch, encode_batch
+
+__all__ = ["SqlStore", "StoreOptions"]
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """Tuning knobs; the defaults are the ``storage.*`` defaults of ``sloscope.yml``."""
+
+    chunk_samples: int = 480
+    head_max_span_ms: int = 2 * 3600 * 1000
+    wal_flush_samples: int = 200_000
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.chunk_samples <= 8192:
+            raise ValueError(f"chunk_samples must be within 16..8192, got {self.chunk_samples}")
+        if self.head_max_span_ms <= 0 or self.wal_flush_samples < 1:
+            raise ValueError("head_max_span_ms and wal_flush_samples must be positive")
+
+
+class SqlStore:
+    """An embedded time-series store behind SQLAlchemy Core.
+
+    One process writes a store at a time (enforced with a lock); any number may read.
+
+    >>> store = SqlStore("sqlite:///:memory:")
+    >>> store.open()
+    >>> store.append([(Labels.of({"__name__": "up", "job": "api"}), 1000, 1.0)]).appended
+    1
+    >>> [d.values.tolist() for d in store.select([Matcher.equal("job", "api")], 0, 2000)]
+    [[1.0]]
+    >>> store.close()
+    """
+
+    def __init__(self, url: str, options: StoreOptions | None = None) -> None:
+        self.url = url
+        self.options = options or StoreOptions()
+        self._engine = None
+        self._lock = threading.RLock()
+        self._index = SeriesIndex()
+        self._head = Head(
+            self.options.chunk_samples, self.options.head_max_span_ms, self._stored_last_value
+        )
+        self._writer_lock: WriterLock | None = None
+        self.rejected: Counter[RejectReason] = Counter()
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect, create the schema if needed, take the writer lock and replay the WAL."""
+        self._engine = create_store_engine(self.url)
+        self._writer_lock = WriterLock(self._engine, self.url)
+        self._writer_lock.acquire()
+        schema.metadata.create_all(self._engine)
+        with self._engine.begin() as conn:
+            self._check_schema_version(conn)
+            c = schema.chunks.c
+            last = conn.execute(select(c.series_id, func.max(c.max_time)).group_by(c.series_id))
+            self._head.seed_last_timestamps((int(s), int(t)) for s, t in last)
+            cut = conn.execute(
+                select(schema.meta.c.value).where(schema.meta.c.key == "min_valid_time")
+            ).scalar()
+            if cut is not None:
+                self._head.min_valid_time = int(cut)
+            for row in conn.execute(select(schema.wal.c.data).order_by(schema.wal.c.id)):
+                sids, ts, vals = decode_batch(row.data)
+                accept, _, _ = self._head.screen(sids, ts, vals)
+                self._head.commit(sids[accept], ts[accept], vals[accept])
+
+    def _check_schema_version(self, conn: Connection) -> None:
+        m = schema.meta
+        found = conn.execute(select(m.c.value).where(m.c.key == "schema_version")).scalar()
+        if found is None:
+            conn.execute(insert(m).values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
+        elif int(found) != schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"store schema version {found} is not {schema.SCHEMA_VERSION} (this release)"
+            )
+
+    def close(self) -> None:
+        """Flush the head into chunks and release the database."""
+        if self._engine is None:
+            return
+        with self._lock:
+            self.flush()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> SqlStore:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            raise StoreError("the store is not open")
+        return self._engine
+
+    # -- writing ------------------------------------------------------------------------
+
+    def append(self, samples: Sequence[tuple[Labels, int, float]]) -> AppendResult:
+        """Append samples of any series; returns once they are durable.
+
+        Samples of one series must come in time order. A sample older than its series'
+        newest is rejected (``out_of_order``), one at the same time with another value too
+        (``duplicate_sample_for_timestamp``); an exact repeat is ignored.
+        """
+        if not samples:
+            return AppendResult(0, 0, {})
+        ts = np.fromiter((s[1] for s in samples), dtype=np.int64, count=len(samples))
+        vals = np.fromiter((s[2] for s in samples), dtype=np.float64, count=len(samples))
+        with self._lock:
+            with self.engine.begin() as conn:
+                sids = np.fromiter(
+                    (self._index.get_or_create(conn, s[0]) for s in samples),
+                    dtype=np.int64,
+                    count=len(samples),
+                )
+                accept, duplicates, rejected = self._head.screen(sids, ts, vals)
+                self._write_wal(conn, sids[accept], ts[accept], vals[accept])
+            return self._committed(sids[accept], ts[accept], vals[accept], duplicates, rejected)
+
+    def append_series(
+        self, labels: Labels, timestamps: np.ndarray, values: np.ndarray
+    ) -> AppendResult:
+        """Append many samples of one series (bulk import); returns once they are durable."""
+        ts = np.asarray(timestamps, dtype=np.int64)
+        vals = np.asarray(values, dtype=np.float64)
+        if len(ts) != len(vals):
+            raise ValueError("timestamps and values differ in length")
+        with self._lock:
+            with self.engine.begin() as conn:
+                sid = self._index.get_or_create(conn, labels)
+                accept, duplicates, rejected = self._head.screen_series(sid, ts, vals)
+                sids = np.full(int(accept.sum()), sid, dtype=np.int64)
+                self._write_wal(conn, sids, ts[accept], vals[accept])
+            return self._committed(sids, ts[accept], vals[accept], duplicates, rejected)
+
+    def _write_wal(self, conn: Connection, sids, ts, vals) -> None:
+        rows = [
+            {
+                "num_samples": len(sids[i : i + MAX_WAL_ROW_SAMPLES]),
+                "data": encode_batch(
+                    sids[i : i + MAX_WAL_ROW_SAMPLES],
+                    ts[i : i + MAX_WAL_ROW_SAMPLES],
+                    vals[i : i + MAX_WAL_ROW_SAMPLES],
+                ),
+            }
+            for i in range(0, len(sids), MAX_WAL_ROW_SAMPLES)
+        ]
+        if rows:
+            conn.execute(schema.wal.insert(), rows)
+
+    def _committed(self, sids, ts, vals, duplicates, rejected) -> AppendResult:
+        self._head.commit(sids, ts, vals)
+        self.rejected.update(rejected)
+        if self._head.unflushed >= self.options.wal_flush_samples:
+            self.flush()
+        return AppendResult(len(sids), duplicates, dict(rejected))
+
+    def flush(self) -> int:
+        """Cut the head's unwritten samples into chunk rows and empty the WAL.
+
+        Returns the number of chunk rows written.
+        """
+        with self._lock:
+            plans = self._head.plan_flush()
+            c = schema.chunks.c
+            replace = delete(schema.chunks).where(
+                c.series_id == bindparam("sid"), c.max_time == bindparam("old")
+            )
+            with self.engine.begin() as conn:
+                stale = [
+                    {"sid": p.series_id, "old": p.replaces_max_time}
+                    for p in plans
+                    if p.replaces_max_time is not None
+                ]
+                if stale:
+                    conn.execute(replace, stale)
+                rows = [
+                    {
+                        "series_id": p.series_id,
+                        "min_time": r.min_time,
+                        "max_time": r.max_time,
+                        "num_samples": r.num_samples,
+                        "data": r.data,
+                    }
+                    for p in plans
+                    for r in p.rows
+                ]
+                if rows:
+                    conn.execute(schema.chunks.insert(), rows)
+                conn.execute(delete(schema.wal))
+            self._head.flushed(plans)
+            return len(rows)
+
+    def _stored_last_value(self, sid: int) -> bytes | None:
+        c = schema.chunks.c
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(c.data).where(c.series_id == sid).order_by(c.max_time.desc()).limit(1)
+            ).scalar()
+        return None if data is None else decode(data)[1][-1:].tobytes()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def select(self, matchers: Sequence[Matcher], start: int, end: int) -> list[SeriesData]:
+        """Every series matching ``matchers`` with its samples in [start, end], by labels."""
+        with self.engine.connect() as conn:
+            sids = self._index.select_ids(conn, matchers)
+            labels = self._index.labels_of(conn, sids)
+            with self._lock:
+                tails = {sid: self._head.tail(sid) for sid in sids}
+            stored = self._read_chunks(conn, sids, start, end)
+        out = []
+        for sid in sids:
+            parts = stored.get(sid, [])
+            tail = tails.get(sid)
+            if tail is not None:
+                # Chunks written after the tail was copied hold these samples again.
+                parts = [(t[t < tail[0][0]], v[t < tail[0][0]]) for t, v in parts]
+                parts.append(tail)
+            if not parts:
+                continue
+            ts = np.concatenate([p[0] for p in parts])
+            vals = np.concatenate([p[1] for p in parts])
+            keep = (ts >= start) & (ts <= end)
+            if keep.any():
+                out.append(SeriesData(labels[sid], ts[keep], vals[keep]))
+        return sorted(out, key=lambda d: d.labels)
+
+    def _read_chunks(self, conn: Connection, sids: list[int], start: int, end: int):
+        c = schema.chunks.c
+        query = (
+            select(c.series_id, c.data)
+            .where(
+                c.series_id.in_(bindparam("ids", expanding=True)),
+                c.max_time >= start,
+                c.min_time <= end,
+            )
+            .order_by(c.series_id, c.max_time)
+        )
+        found: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for batch in batched(sids):
+            for row in conn.execute(query, {"ids": batch}):
+                found.setdefault(int(row.series_id), []).append(decode(row.data))
+        return found
+
+    def series(
+        self, matchers: Sequence[Matcher], start: int | None = None, end: int | None = None
+    ) -> list[Labels]:
+        """Label sets of the matching series (with samples in [start, end] when given)."""
+        if start is not None or end is not None:
+            lo = -(2**63) if start is None else start
+            hi = 2**63 - 1 if end is None else end
+            return [d.labels for d in self.select(matchers, lo, hi)]
+        with self.engine.connect() as conn:
+            sids = self._index.select_ids(conn, matchers)
+            return sorted(self._index.labels_of(conn, sids).values())
+
+    def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
+        if matchers:
+            return sorted({name for labels in self.series(matchers) for name, _ in labels})
+        lv = schema.label_values.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(lv.name).distinct().order_by(lv.name)).scalars())
+
+    def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
+        if matchers:
+            values = {labels.get(name) for labels in self.series(matchers)}
+            return sorted(v for v in values if v)
+        lv = schema.label_values.c
+        with self.engine.connect() as conn:
+            query = select(lv.value).where(lv.name == name).order_by(lv.value)
+            return list(conn.execute(query).scalars())
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def apply_retention(self, now_ms: int, retention_ms: int) -> RetentionResult:
+        """Delete data older than ``now_ms - retention_ms``; later appends older than that
+        cut are rejected as ``too_old`` so nothing re-enters an expired range."""
+        if retention_ms <= 0:
+            raise ValueError("retention must be positive")
+        cut = now_ms - retention_ms
+        with self._lock:
+            self._head.close_idle(now_ms)
+            with self.engine.begin() as conn:
+                result = delete_expired(conn, cut, self._head.series_ids())
+            self._head.min_valid_time = max(self._head.min_valid_time, cut)
+            self._head.forget(result.series_deleted)
+            self._index.forget(result.series_deleted)
+        return result
+
+    def stats(self) -> StoreStats:
+        """Series, samples and bytes on disk (see :func:`collector.store.stats.gather`)."""
+        with self._lock:
+            unflushed = self._head.unflushed
+        with self.engine.connect() as conn:
+            return gather_stats(conn, self.url, unflushed, dict(self.rejected))
