@@ -81,22 +81,31 @@ class SqlStore:
         """Connect, create the schema if needed, take the writer lock and replay the WAL."""
         self._engine = create_store_engine(self.url)
         self._writer_lock = WriterLock(self._engine, self.url)
-        self._writer_lock.acquire()
-        schema.metadata.create_all(self._engine)
-        with self._engine.begin() as conn:
-            self._check_schema_version(conn)
-            c = schema.chunks.c
-            last = conn.execute(select(c.series_id, func.max(c.max_time)).group_by(c.series_id))
-            self._head.seed_last_timestamps((int(s), int(t)) for s, t in last)
-            cut = conn.execute(
-                select(schema.meta.c.value).where(schema.meta.c.key == "min_valid_time")
-            ).scalar()
-            if cut is not None:
-                self._head.min_valid_time = int(cut)
-            for row in conn.execute(select(schema.wal.c.data).order_by(schema.wal.c.id)):
-                sids, ts, vals = decode_batch(row.data)
-                accept, _, _ = self._head.screen(sids, ts, vals)
-                self._head.commit(sids[accept], ts[accept], vals[accept])
+        try:
+            self._writer_lock.acquire()
+            schema.metadata.create_all(self._engine)
+            with self._engine.begin() as conn:
+                self._check_schema_version(conn)
+                self._load_head(conn)
+        except BaseException:
+            self._writer_lock.release()
+            self._engine.dispose()
+            self._engine = None
+            raise
+
+    def _load_head(self, conn: Connection) -> None:
+        c = schema.chunks.c
+        last = conn.execute(select(c.series_id, func.max(c.max_time)).group_by(c.series_id))
+        self._head.seed_last_timestamps((int(s), int(t)) for s, t in last)
+        cut = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == "min_valid_time")
+        ).scalar()
+        if cut is not None:
+            self._head.min_valid_time = int(cut)
+        for row in conn.execute(select(schema.wal.c.data).order_by(schema.wal.c.id)):
+            sids, ts, vals = decode_batch(row.data)
+            accept, _, _ = self._head.screen(sids, ts, vals)
+            self._head.commit(sids[accept], ts[accept], vals[accept])
 
     def _check_schema_version(self, conn: Connection) -> None:
         m = schema.meta
