@@ -57,7 +57,10 @@ def gather_stats(
 def _disk_bytes(conn: Connection, url: str) -> int:
     if conn.dialect.name == "postgresql":
         names = [t.name for t in schema.metadata.sorted_tables]
-        query = text("SELECT sum(pg_total_relation_size(quote_ident(t))) FROM unnest(CAST(:names AS text[])) t")
+        query = text(
+            "SELECT sum(pg_total_relation_size(quote_ident(t)))"
+            " FROM unnest(CAST(:names AS text[])) t"
+        )
         return int(conn.execute(query, {"names": names}).scalar() or 0)
     path = sqlite_path(url)
     if path is None:
