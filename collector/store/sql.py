@@ -237,7 +237,14 @@ class SqlStore:
                     conn.execute(schema.chunks.insert(), rows)
                 conn.execute(delete(schema.wal))
             self._head.flushed(plans)
+            if self.engine.dialect.name == "sqlite":
+                self._give_back_free_pages()
             return len(rows)
+
+    def _give_back_free_pages(self) -> None:
+        with self.engine.connect() as conn:
+            # executescript steps the pragma to the end; execute() would free a single page.
+            conn.connection.driver_connection.executescript("PRAGMA incremental_vacuum;")
 
     def _stored_last_value(self, sid: int) -> bytes | None:
         c = schema.chunks.c

@@ -24,14 +24,14 @@ WRITER = textwrap.dedent(
 
     store = SqlStore(sys.argv[1], StoreOptions(chunk_samples=16, wal_flush_samples=700))
     store.open()
-    series = [Labels.of({"__name__": "crash_test", "n": str(i)}) for i in range({series})]
+    series = [Labels.of({"__name__": "crash_test", "n": str(i)}) for i in range(SERIES)]
     batch = 0
     while True:  # until killed
         batch += 1
         store.append([(labels, batch * 1000, float(batch)) for labels in series])
         print(batch, flush=True)
     """
-).format(series=SERIES)
+).replace("SERIES", str(SERIES))
 
 
 def test_every_acknowledged_batch_survives_kill_9(store_url):

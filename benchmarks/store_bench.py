@@ -1,0 +1,227 @@
+"""sloscope's store side by side with Prometheus' TSDB on the same realistic data.
+
+    python benchmarks/store_bench.py [--series 1000] [--hours 24] [--runs 3]
+
+Generates 1,000 series over 24 h at a 15 s scrape interval with jittered timestamps (classic
+histograms, counters with resets, gauges), writes them as one OpenMetrics file, and then for
+each store, median of ``--runs`` runs:
+
+- append rate: sloscope's ``append_series`` from arrays (what ``tsdb import`` does after
+  parsing) and scrape-shaped batches (one sample of every series per append); end-to-end
+  import of the file by ``sloscope tsdb import`` and by ``promtool tsdb create-blocks-from
+  openmetrics``;
+- bytes per sample on disk;
+- read rate: every sample of every series, through ``SqlStore.select`` for sloscope and through
+  ``count_over_time({__name__=~".+"}[1d])`` on a Prometheus server opened on the TSDB.
+
+Needs Debian's ``prometheus`` package for the Prometheus side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.store_dataset import Dataset, generate, write_openmetrics  # noqa: E402
+from collector.store.matchers import Matcher  # noqa: E402
+from collector.store.sql import SqlStore  # noqa: E402
+
+ALL_SERIES = [Matcher.regex("__name__", ".+")]
+
+
+def checkpointed_size(db: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
+
+
+def sloscope_bulk(data: Dataset, workdir: Path) -> dict[str, float]:
+    db = workdir / "bulk.db"
+    store = SqlStore(f"sqlite:///{db}")
+    store.open()
+    started = time.perf_counter()
+    for labels, ts, vals in data.series:
+        store.append_series(labels, ts, vals)
+    store.flush()
+    append_s = time.perf_counter() - started
+    started = time.perf_counter()
+    read = sum(len(d.timestamps) for d in store.select(ALL_SERIES, data.start, data.end))
+    read_s = time.perf_counter() - started
+    store.close()
+    assert read == data.samples, (read, data.samples)
+    return {
+        "append": data.samples / append_s,
+        "bytes": checkpointed_size(db) / data.samples,
+        "read": read / read_s,
+    }
+
+
+def sloscope_scrapes(data: Dataset, workdir: Path, scrapes: int) -> float:
+    store = SqlStore(f"sqlite:///{workdir / 'scrape.db'}")
+    store.open()
+    labels = [labels for labels, _, _ in data.series]
+    batches = [
+        [(lbl, int(ts[i]), float(vals[i])) for lbl, (_, ts, vals) in zip(labels, data.series)]
+        for i in range(scrapes)
+    ]
+    started = time.perf_counter()
+    for batch in batches:
+        store.append(batch)
+    store.flush()
+    elapsed = time.perf_counter() - started
+    store.close()
+    return len(labels) * scrapes / elapsed
+
+
+def sloscope_import(om_file: Path, workdir: Path, samples: int) -> float:
+    env = {**os.environ, "SLOSCOPE_SERVER_DATA_DIR": str(workdir / "import")}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "sloscope", "tsdb", "import", str(om_file)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        cwd=workdir,
+    )
+    return samples / (time.perf_counter() - started)
+
+
+def promtool_import(om_file: Path, workdir: Path, samples: int) -> tuple[float, float, Path]:
+    out = workdir / "prom"
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om_file), str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    return samples / elapsed, size / samples, out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prometheus_read(tsdb: Path, workdir: Path, data: Dataset, runs: int) -> float:
+    config = workdir / "prometheus.yml"
+    config.write_text("global: {}\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tsdb}",
+            "--storage.tsdb.retention.time=100y",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(f"{base}/-/ready", server)
+        query = urllib.request.quote('count_over_time({__name__=~".+"}[1d])')
+        url = f"{base}/api/v1/query?query={query}&time={data.end / 1000 + 0.001}"
+        rates = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            with urllib.request.urlopen(url) as response:
+                result = json.load(response)["data"]["result"]
+            elapsed = time.perf_counter() - started
+            counted = sum(int(r["value"][1]) for r in result)
+            rates.append(counted / elapsed)
+        return statistics.median(rates)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def wait_ready(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("prometheus exited before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)  # a benchmark may wait for a server; tests never do
+    raise RuntimeError("prometheus did not become ready within 60 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scrapes", type=int, default=200, help="scrape-shaped batches to time")
+    args = parser.parse_args()
+
+    data = generate(args.series, int(args.hours * 3600 * 1000), seed=42)
+    print(f"dataset: {len(data.series)} series, {data.samples:,} samples over {args.hours} h")
+    with tempfile.TemporaryDirectory(prefix="sloscope-bench-") as tmp:
+        workdir = Path(tmp)
+        om_file = workdir / "data.om"
+        write_openmetrics(data, om_file)
+        print(f"OpenMetrics file: {om_file.stat().st_size / 1e6:.0f} MB")
+        figures: dict[str, list[float]] = {}
+        for run in range(args.runs):
+            run_dir = workdir / f"run{run}"
+            run_dir.mkdir()
+            bulk = sloscope_bulk(data, run_dir)
+            for key, value in bulk.items():
+                figures.setdefault(f"sloscope {key}", []).append(value)
+            figures.setdefault("sloscope scrape append", []).append(
+                sloscope_scrapes(data, run_dir, args.scrapes)
+            )
+            figures.setdefault("sloscope import", []).append(
+                sloscope_import(om_file, run_dir, data.samples)
+            )
+            rate, size, tsdb = promtool_import(om_file, workdir, data.samples)
+            figures.setdefault("prometheus import", []).append(rate)
+            figures.setdefault("prometheus bytes", []).append(size)
+            shutil.rmtree(run_dir)
+        prom_read = prometheus_read(tsdb, workdir, data, args.runs)
+    report(figures, prom_read, args.runs)
+
+
+def report(figures: dict[str, list[float]], prom_read: float, runs: int) -> None:
+    med = {key: statistics.median(values) for key, values in figures.items()}
+    rows = [
+        ("append, arrays (samples/s)", med["sloscope append"], None),
+        ("append, scrape batches (samples/s)", med["sloscope scrape append"], None),
+        ("import file end to end (samples/s)", med["sloscope import"], med["prometheus import"]),
+        ("bytes per sample on disk", med["sloscope bytes"], med["prometheus bytes"]),
+        ("read (samples/s)", med["sloscope read"], prom_read),
+    ]
+    print(f"\nmedian of {runs} runs")
+    print(f"{'figure':<38}{'sloscope':>14}{'prometheus':>14}{'ratio':>9}")
+    for name, ours, theirs in rows:
+        peer = f"{theirs:>14,.2f}" if theirs is not None else f"{'-':>14}"
+        ratio = f"{ours / theirs:>9.2f}" if theirs else f"{'-':>9}"
+        print(f"{name:<38}{ours:>14,.2f}{peer}{ratio}")
+    print("\ntargets: append >= 200,000 samples/s on SQLite; <= 4 bytes per sample")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The ``sloscope`` command line.
+
+Every server-side import happens inside the command that needs it, so ``import sloscope``
+(the SDK) never pulls in the store, SQLAlchemy or Flask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["main"]
+
+NOT_BUILT_EXIT = 2
+
+# Commands whose implementation has not landed yet: each says so and exits 2.
+_PLANNED = {
+    "demo": "run the reference backend, load and the dashboard in one go",
+    "promql": "evaluate PromQL and run promqltest files",
+    "rules": "check and evaluate Prometheus rule files",
+    "slo": "validate SLO specs and generate their rules",
+    "load": "drive load against the reference backend",
+}
+
+
+def _add_config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="sloscope.yml to read (default: $SLOSCOPE_CONFIG, else ./sloscope.yml if present)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sloscope", description="Observability and SLO platform."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    server = commands.add_parser("server", help="run the sloscope server")
+    _add_config_flag(server)
+    server.add_argument("--listen", metavar="HOST:PORT", help="overrides server.listen")
+    server.add_argument("--data-dir", metavar="DIR", help="overrides server.data_dir")
+    server.set_defaults(run=_lazy("sloscope.server.run", "run_server"))
+
+    tsdb = commands.add_parser("tsdb", help="inspect and load the time-series store")
+    tsdb_commands = tsdb.add_subparsers(dest="tsdb_command", metavar="SUBCOMMAND", required=True)
+    load = tsdb_commands.add_parser(
+        "import", help="import OpenMetrics text with timestamps (as promtool's openmetrics)"
+    )
+    _add_config_flag(load)
+    load.add_argument("file", metavar="FILE", help="OpenMetrics file; - reads standard input")
+    load.set_defaults(run=_lazy("sloscope.server.tsdb_command", "run_import"))
+    stats = tsdb_commands.add_parser("stats", help="series, samples and bytes on disk")
+    _add_config_flag(stats)
+    stats.set_defaults(run=_lazy("sloscope.server.tsdb_command", "run_stats"))
+
+    for name, what in _PLANNED.items():
+        planned = commands.add_parser(name, help=f"{what} (not built yet)")
+        planned.add_argument("args", nargs=argparse.REMAINDER)
+        planned.set_defaults(run=_not_built(name, what))
+    return parser
+
+
+def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(args)
+
+    return run
+
+
+def _not_built(name: str, what: str) -> Callable[[argparse.Namespace], int]:
+    def run(_args: argparse.Namespace) -> int:
+        print(f"sloscope {name}: not built yet ({what}).", file=sys.stderr)
+        return NOT_BUILT_EXIT
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sloscope`` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The sloscope server side: configuration and the composition of the server roles."""

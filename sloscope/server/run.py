@@ -1,0 +1,84 @@
+"""``sloscope server``: the composition root that opens the store and serves HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import signal
+from pathlib import Path
+
+from sloscope.server.config import Config, ListenAddress
+from sloscope.server.settings import CommandError, config_for, fail, open_store
+
+__all__ = ["create_http_app", "run_server"]
+
+log = logging.getLogger("sloscope.server")
+
+
+def create_http_app(store):
+    """The Flask app served on ``server.listen``; later roles add their blueprints here."""
+    from flask import Flask
+
+    app = Flask("sloscope")
+    app.extensions["sloscope.store"] = store
+
+    @app.get("/-/healthy")
+    def healthy():
+        return "sloscope is Healthy.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.get("/-/ready")
+    def ready():
+        store.stats()  # answers only while the database does
+        return "sloscope is Ready.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+    return app
+
+
+def _apply_flags(config: Config, args: argparse.Namespace) -> Config:
+    server = config.server
+    if args.listen:
+        host, _, port = args.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise CommandError(f"--listen: expected HOST:PORT, got {args.listen!r}")
+        server = dataclasses.replace(server, listen=ListenAddress(host.strip("[]"), int(port)))
+    if args.data_dir:
+        server = dataclasses.replace(server, data_dir=Path(args.data_dir))
+    return dataclasses.replace(config, server=server)
+
+
+def run_server(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from sloscope.server.maintenance import MaintenanceLoop
+
+    try:
+        config = _apply_flags(config_for(args.config), args)
+        logging.basicConfig(
+            level=config.log.level.logging_level, format="%(asctime)s %(levelname)s %(message)s"
+        )
+        store = open_store(config)
+    except CommandError as exc:
+        return fail(str(exc))
+    loop = MaintenanceLoop(store, config.storage.retention_ms)
+    listen = config.server.listen
+    http = create_server(create_http_app(store), host=listen.host, port=listen.port)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    loop.start()
+    log.info(
+        "sloscope server on http://%s:%s (pid %d), store %s",
+        listen.host,
+        http.effective_port,
+        os.getpid(),
+        config.sqlalchemy_url,
+    )
+    try:
+        http.run()
+    except KeyboardInterrupt:
+        log.info("shutting down")
+    finally:
+        http.close()
+        loop.stop()
+        store.close()
+    return 0
