@@ -1,0 +1,115 @@
+"""The ``sloscope`` CLI: tsdb import/stats end to end, planned commands, the server's app."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collector.model import Labels
+from collector.store.matchers import Matcher
+from collector.store.sql import SqlStore
+from sloscope.cli import NOT_BUILT_EXIT, main
+from sloscope.server.maintenance import maintain
+from sloscope.server.run import create_http_app
+
+GOOD = """\
+# TYPE http_requests counter
+http_requests_total{code="200",job="api"} 1 1700000000
+http_requests_total{code="200",job="api"} 5 1700000015.5
+http_requests_total{code="500",job="api"} 0 1700000000
+# TYPE temperature_celsius gauge
+temperature_celsius 21.5 1700000000.123
+# EOF
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLOSCOPE_CONFIG", raising=False)
+    path = tmp_path / "sloscope.yml"
+    path.write_text(f"server:\n  data_dir: {tmp_path / 'data'}\n")
+    return path
+
+
+def stored(config_file) -> dict[str, list[tuple[int, float]]]:
+    url = f"sqlite:///{config_file.parent / 'data' / 'sloscope.db'}"
+    with SqlStore(url) as store:
+        found = store.select([Matcher.regex("__name__", ".+")], 0, 2**62)
+        return {
+            str(d.labels): list(zip(d.timestamps.tolist(), d.values.tolist(), strict=True))
+            for d in found
+        }
+
+
+def test_import_then_stats(tmp_path, config_file, capsys):
+    source = tmp_path / "in.om"
+    source.write_text(GOOD)
+    assert main(["tsdb", "import", "--config", str(config_file), str(source)]) == 0
+    assert "imported 4 samples in 3 series" in capsys.readouterr().out
+    assert stored(config_file) == {
+        'http_requests_total{code="200", job="api"}': [(1700000000000, 1.0), (1700000015500, 5.0)],
+        'http_requests_total{code="500", job="api"}': [(1700000000000, 0.0)],
+        "temperature_celsius": [(1700000000123, 21.5)],
+    }
+    assert main(["tsdb", "stats", "--config", str(config_file)]) == 0
+    out = capsys.readouterr().out
+    assert "series                  3" in out and "samples                 4" in out
+
+
+def test_malformed_file_names_the_line_and_stores_nothing(tmp_path, config_file, capsys):
+    source = tmp_path / "bad.om"
+    source.write_text(GOOD.replace('temperature_celsius 21.5', 'temperature_celsius{a="b} 21.5'))
+    assert main(["tsdb", "import", "--config", str(config_file), str(source)]) == 1
+    err = capsys.readouterr().err
+    assert f"{source}:6:" in err and "nothing imported" in err
+    assert stored(config_file) == {}
+
+
+def test_sample_without_timestamp_is_refused(tmp_path, config_file, capsys):
+    source = tmp_path / "nots.om"
+    source.write_text("# TYPE up gauge\nup 1\n# EOF\n")
+    assert main(["tsdb", "import", "--config", str(config_file), str(source)]) == 1
+    assert f"{source}:2: sample has no timestamp" in capsys.readouterr().err
+
+
+def test_import_reports_rejected_samples(tmp_path, config_file, capsys):
+    source = tmp_path / "in.om"
+    source.write_text(GOOD)
+    assert main(["tsdb", "import", "--config", str(config_file), str(source)]) == 0
+    older = tmp_path / "older.om"
+    older.write_text("# TYPE temperature_celsius gauge\ntemperature_celsius 3 1600000000\n# EOF\n")
+    assert main(["tsdb", "import", "--config", str(config_file), str(older)]) == 1
+    assert "rejected 1 samples: out_of_order" in capsys.readouterr().out
+
+
+def test_missing_file_and_bad_config_are_clear_errors(tmp_path, config_file, capsys):
+    assert main(["tsdb", "import", "--config", str(config_file), str(tmp_path / "no.om")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    bad = tmp_path / "bad.yml"
+    bad.write_text("storage:\n  retention: forever\n")
+    assert main(["tsdb", "stats", "--config", str(bad)]) == 1
+    assert f"{bad}:2:14: storage.retention" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["demo", "promql", "rules", "slo", "load"])
+def test_commands_not_built_yet_say_so_and_exit_2(command, capsys):
+    assert main([command]) == NOT_BUILT_EXIT
+    assert "not built yet" in capsys.readouterr().err
+
+
+def test_server_app_answers_health_and_readiness(tmp_path):
+    with SqlStore(f"sqlite:///{tmp_path}/s.db") as store:
+        client = create_http_app(store).test_client()
+        assert client.get("/-/healthy").status_code == 200
+        assert client.get("/-/ready").data == b"sloscope is Ready.\n"
+
+
+def test_maintenance_step_flushes_and_applies_retention(tmp_path):
+    day = 86_400_000
+    labels = Labels.of({"__name__": "m"})
+    with SqlStore(f"sqlite:///{tmp_path}/s.db") as store:
+        store.append_series(labels, np.array([1, 2 * day]), np.array([1.0, 2.0]))
+        maintain(store, now_ms=3 * day, retention_ms=2 * day)
+        assert store.stats().chunks == 1  # flushed, and the chunk reaches past the cut
+        maintain(store, now_ms=5 * day, retention_ms=2 * day)
+        assert store.stats().series == 0
