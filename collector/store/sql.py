@@ -67,7 +67,10 @@ class SqlStore:
         self.url = url
         self.options = options or StoreOptions()
         self._engine = None
-        self._lock = threading.RLock()
+        # Writers (append, flush, retention) take turns; the head lock is held only while the
+        # head changes or a reader copies from it, so readers never wait for a commit.
+        self._write_lock = threading.RLock()
+        self._head_lock = threading.Lock()
         self._index = SeriesIndex()
         self._head = Head(
             self.options.chunk_samples, self.options.head_max_span_ms, self._stored_last_value
@@ -121,7 +124,7 @@ class SqlStore:
         """Flush the head into chunks and release the database."""
         if self._engine is None:
             return
-        with self._lock:
+        with self._write_lock:
             self.flush()
             if self._writer_lock is not None:
                 self._writer_lock.release()
@@ -154,7 +157,7 @@ class SqlStore:
             return AppendResult(0, 0, {})
         ts = np.fromiter((s[1] for s in samples), dtype=np.int64, count=len(samples))
         vals = np.fromiter((s[2] for s in samples), dtype=np.float64, count=len(samples))
-        with self._lock:
+        with self._write_lock:
             with self.engine.begin() as conn:
                 sids = np.fromiter(
                     (self._index.get_or_create(conn, s[0]) for s in samples),
@@ -173,7 +176,7 @@ class SqlStore:
         vals = np.asarray(values, dtype=np.float64)
         if len(ts) != len(vals):
             raise ValueError("timestamps and values differ in length")
-        with self._lock:
+        with self._write_lock:
             with self.engine.begin() as conn:
                 sid = self._index.get_or_create(conn, labels)
                 accept, duplicates, rejected = self._head.screen_series(sid, ts, vals)
@@ -197,7 +200,8 @@ class SqlStore:
             conn.execute(schema.wal.insert(), rows)
 
     def _committed(self, sids, ts, vals, duplicates, rejected) -> AppendResult:
-        self._head.commit(sids, ts, vals)
+        with self._head_lock:
+            self._head.commit(sids, ts, vals)
         self.rejected.update(rejected)
         if self._head.unflushed >= self.options.wal_flush_samples:
             self.flush()
@@ -208,7 +212,7 @@ class SqlStore:
 
         Returns the number of chunk rows written.
         """
-        with self._lock:
+        with self._write_lock:
             plans = self._head.plan_flush()
             c = schema.chunks.c
             replace = delete(schema.chunks).where(
@@ -236,7 +240,8 @@ class SqlStore:
                 if rows:
                     conn.execute(schema.chunks.insert(), rows)
                 conn.execute(delete(schema.wal))
-            self._head.flushed(plans)
+            with self._head_lock:
+                self._head.flushed(plans)
             if self.engine.dialect.name == "sqlite":
                 self._give_back_free_pages()
             return len(rows)
@@ -261,7 +266,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             sids = self._index.select_ids(conn, matchers)
             labels = self._index.labels_of(conn, sids)
-            with self._lock:
+            with self._head_lock:
                 tails = {sid: self._head.tail(sid) for sid in sids}
             stored = self._read_chunks(conn, sids, start, end)
         out = []
@@ -334,18 +339,20 @@ class SqlStore:
         if retention_ms <= 0:
             raise ValueError("retention must be positive")
         cut = now_ms - retention_ms
-        with self._lock:
-            self._head.close_idle(now_ms)
+        with self._write_lock:
+            with self._head_lock:
+                self._head.close_idle(now_ms)
             with self.engine.begin() as conn:
                 result = delete_expired(conn, cut, self._head.series_ids())
-            self._head.min_valid_time = max(self._head.min_valid_time, cut)
-            self._head.forget(result.series_deleted)
+            with self._head_lock:
+                self._head.min_valid_time = max(self._head.min_valid_time, cut)
+                self._head.forget(result.series_deleted)
             self._index.forget(result.series_deleted)
         return result
 
     def stats(self) -> StoreStats:
         """Series, samples and bytes on disk (see :func:`collector.store.stats.gather`)."""
-        with self._lock:
+        with self._head_lock:
             unflushed = self._head.unflushed
         with self.engine.connect() as conn:
             return gather_stats(conn, self.url, unflushed, dict(self.rejected))

@@ -74,10 +74,11 @@ def run_server(args: argparse.Namespace) -> int:
         config.sqlalchemy_url,
     )
     try:
-        http.run()
+        http.run()  # returns on SIGINT/SIGTERM: waitress turns KeyboardInterrupt into a return
     except KeyboardInterrupt:
-        log.info("shutting down")
+        pass
     finally:
+        log.info("shutting down: flushing the store")
         http.close()
         loop.stop()
         store.close()
