@@ -32,8 +32,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.store_dataset import Dataset, generate, write_openmetrics  # noqa: E402
@@ -76,8 +74,9 @@ def sloscope_scrapes(data: Dataset, workdir: Path, scrapes: int) -> float:
     store = SqlStore(f"sqlite:///{workdir / 'scrape.db'}")
     store.open()
     labels = [labels for labels, _, _ in data.series]
+    columns = [(ts.tolist(), vals.tolist()) for _, ts, vals in data.series]
     batches = [
-        [(lbl, int(ts[i]), float(vals[i])) for lbl, (_, ts, vals) in zip(labels, data.series)]
+        [(lbl, ts[i], vals[i]) for lbl, (ts, vals) in zip(labels, columns, strict=True)]
         for i in range(scrapes)
     ]
     started = time.perf_counter()

@@ -147,5 +147,6 @@ def write_openmetrics(data: Dataset, path: Path) -> None:
                 prefix = f"{labels.metric_name}{{{pairs}}}"
                 seconds = [f"{t // 1000}.{t % 1000:03d}" for t in ts.tolist()]
                 values = [_format_value(v) for v in vals.tolist()]
-                out.write("".join(f"{prefix} {v} {s}\n" for v, s in zip(values, seconds)))
+                lines = zip(values, seconds, strict=True)
+                out.write("".join(f"{prefix} {v} {s}\n" for v, s in lines))
         out.write("# EOF\n")

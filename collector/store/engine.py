@@ -29,10 +29,10 @@ def sqlite_path(url: str) -> Path | None:
 def create_store_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL journaling and fully synchronous commits.
 
-    WAL mode lets readers run while a writer commits; incremental auto-vacuum lets the
-    store return the pages of emptied WAL rows to the file system after a flush. ``synchronous=FULL`` makes every
-    commit reach the disk before it returns: an acknowledged append survives a crash of the
-    process and of the machine.
+    WAL mode lets readers run while a writer commits; incremental auto-vacuum lets the store
+    return the pages of emptied WAL rows to the file system after a flush.
+    ``synchronous=FULL`` makes every commit reach the disk before it returns: an acknowledged
+    append survives a crash of the process and of the machine.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
