@@ -1,15 +1,20 @@
-"""The in-memory head: each series' open chunk and its samples not yet written as chunks.
+"""The in-memory head: samples not yet written as chunks, and each series' open chunk.
 
-Pure bookkeeping, no I/O. The store decides *whether* samples are acceptable here (ordering,
-duplicates, age), makes them durable in the WAL, and only then commits them to the head. At a
-flush, the head plans the chunk rows to write: full chunks are closed and leave memory, the
-newest partial chunk stays open (persisted, and re-encoded with the next flush's samples) so
-chunks end up full-sized however often the store flushes.
+Pure bookkeeping, no I/O. The store asks the head to *screen* a batch (ordering, duplicates,
+age), makes the accepted samples durable in the WAL, and only then *commits* them here.
+
+The head is columnar so that a scrape-shaped batch (one sample for each of many series) costs a
+few numpy operations rather than Python work per sample:
+
+- the newest timestamp and value bits of every series live in arrays indexed by series id;
+- committed batches are kept as they came; they are grouped by series only when a reader
+  needs them (once per head change) or when a flush cuts them into chunks;
+- the newest partial chunk of a series stays open: it is persisted, kept here, and re-encoded
+  with the next flush's samples, so chunks end up full-sized however often the store flushes.
 """
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +26,7 @@ from collector.store.interfaces import RejectReason
 
 __all__ = ["ChunkRow", "Head", "SeriesFlush"]
 
-_NO_TIME = -(2**63)
+NO_TIME = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -34,27 +39,35 @@ class ChunkRow:
 
 @dataclass(frozen=True)
 class SeriesFlush:
-    """The rows to write for one series, and the open-chunk row they replace (if any)."""
+    """The rows to write for one series, the open-chunk row they replace (if any), and the
+    samples that stay open afterwards (empty when the last row is a closed chunk)."""
 
     series_id: int
     replaces_max_time: int | None
     rows: list[ChunkRow]
+    open_timestamps: np.ndarray
+    open_values: np.ndarray
 
 
-class _SeriesHead:
-    __slots__ = ("ts", "vals", "flushed", "open_key", "last_ts", "last_bits")
+@dataclass(frozen=True)
+class _OpenChunk:
+    timestamps: np.ndarray
+    values: np.ndarray
 
-    def __init__(self, last_ts: int) -> None:
-        self.ts = array("q")
-        self.vals = array("d")
-        self.flushed = 0  # leading samples of ts/vals already stored in the open chunk row
-        self.open_key: int | None = None  # max_time of that row
-        self.last_ts = last_ts
-        self.last_bits: bytes | None = None
+    @property
+    def key(self) -> int:
+        return int(self.timestamps[-1])
+
+
+def _group_bounds(sorted_ids: np.ndarray) -> tuple[list[int], list[int]]:
+    bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
+    starts = np.concatenate(([0], bounds)).astype(np.int64)
+    ends = np.concatenate((bounds, [len(sorted_ids)])).astype(np.int64)
+    return starts.tolist(), ends.tolist()
 
 
 class Head:
-    """Per-series buffers of recent samples, keyed by series id."""
+    """Recent samples of every series, keyed by series id."""
 
     def __init__(
         self,
@@ -64,18 +77,39 @@ class Head:
     ) -> None:
         self._chunk_samples = chunk_samples
         self._max_span_ms = max_span_ms
-        self._last_value = last_value  # bits of a series' newest stored value, for duplicates
-        self._series: dict[int, _SeriesHead] = {}
-        self.min_valid_time = _NO_TIME
+        self._last_value = last_value  # a stored series' newest value bits, for duplicates
+        self._last_ts = np.full(1024, NO_TIME, dtype=np.int64)
+        self._last_bits = np.zeros(1024, dtype=np.uint64)
+        self._bits_known = np.zeros(1024, dtype=bool)
+        self._batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._grouped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._open: dict[int, _OpenChunk] = {}
+        self.min_valid_time = NO_TIME
         self.unflushed = 0
+
+    def _reserve(self, max_sid: int) -> None:
+        size = len(self._last_ts)
+        if max_sid < size:
+            return
+        grow = max(max_sid + 1, 2 * size) - size
+        self._last_ts = np.concatenate((self._last_ts, np.full(grow, NO_TIME, dtype=np.int64)))
+        self._last_bits = np.concatenate((self._last_bits, np.zeros(grow, dtype=np.uint64)))
+        self._bits_known = np.concatenate((self._bits_known, np.zeros(grow, dtype=bool)))
 
     def seed_last_timestamps(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Tell the head each series' newest stored timestamp (read from chunks at open)."""
         for sid, last_ts in pairs:
-            self._series.setdefault(sid, _SeriesHead(last_ts)).last_ts = last_ts
+            self._reserve(sid)
+            self._last_ts[sid] = last_ts
 
     def series_ids(self) -> set[int]:
-        return {sid for sid, h in self._series.items() if len(h.ts)}
+        """Series with samples held here (unflushed or in an open chunk)."""
+        live = set(self._open)
+        for sids, _, _ in self._batches:
+            live.update(np.unique(sids).tolist())
+        return live
+
+    # -- screening and committing -------------------------------------------------------
 
     def screen(
         self, sids: np.ndarray, ts: np.ndarray, vals: np.ndarray
@@ -86,148 +120,189 @@ class Head:
         timestamp and value as the series' newest sample: ignored, as Prometheus does) and
         the rejections by reason. Nothing is changed.
         """
-        accept = np.zeros(len(ts), dtype=bool)
+        if len(sids) == 0:
+            return np.zeros(0, dtype=bool), 0, Counter()
+        self._reserve(int(sids.max()))
+        if len(np.unique(sids)) != len(sids):
+            return self._screen_in_order(sids, ts, vals)
+        bits = vals.astype(np.float64, copy=False).view(np.uint64)
+        last = self._last_ts[sids]
+        newer = ts > last
+        accept = newer & (ts >= self.min_valid_time)
         rejected: Counter[RejectReason] = Counter()
+        rejected[RejectReason.TOO_OLD] = int(np.count_nonzero(newer & ~accept))
+        rejected[RejectReason.OUT_OF_ORDER] = int(np.count_nonzero(ts < last))
         duplicates = 0
-        raw = vals.astype(np.float64, copy=False).view(np.uint64)
-        # Newest accepted sample per series within this batch: (timestamp, index in batch).
-        newest: dict[int, tuple[int, int]] = {}
-        series = self._series
-        min_valid = self.min_valid_time
-        for i, (sid, t) in enumerate(zip(sids.tolist(), ts.tolist(), strict=True)):
-            prev = newest.get(sid)
-            if prev is not None:
-                last_ts = prev[0]
-            else:
-                h = series.get(sid)
-                last_ts = _NO_TIME if h is None else (h.ts[-1] if len(h.ts) else h.last_ts)
-            if t > last_ts:
-                if t < min_valid:
-                    rejected[RejectReason.TOO_OLD] += 1
-                    continue
-                accept[i] = True
-                newest[sid] = (t, i)
-                continue
-            if t < last_ts:
-                rejected[RejectReason.OUT_OF_ORDER] += 1
-                continue
-            last_bits = raw[prev[1]].tobytes() if prev is not None else self._newest(sid)[1]
-            if last_bits is None:
-                last_bits = self._last_value(sid)
-            if last_bits == raw[i].tobytes():
+        for i in np.flatnonzero(ts == last).tolist():
+            if self._same_as_newest(int(sids[i]), bits[i]):
                 duplicates += 1
             else:
                 rejected[RejectReason.DUPLICATE_TIMESTAMP] += 1
+        return accept, duplicates, +rejected
+
+    def _same_as_newest(self, sid: int, bits: np.uint64) -> bool:
+        if self._bits_known[sid]:
+            return bool(self._last_bits[sid] == bits)
+        stored = self._last_value(sid)
+        return stored is not None and stored == bits.tobytes()
+
+    def _screen_in_order(
+        self, sids: np.ndarray, ts: np.ndarray, vals: np.ndarray
+    ) -> tuple[np.ndarray, int, Counter[RejectReason]]:
+        accept = np.zeros(len(ts), dtype=bool)
+        rejected: Counter[RejectReason] = Counter()
+        duplicates = 0
+        bits = vals.astype(np.float64, copy=False).view(np.uint64)
+        newest: dict[int, int] = {}  # series id -> index of its newest accepted sample
+        for i, (sid, t) in enumerate(zip(sids.tolist(), ts.tolist(), strict=True)):
+            prev = newest.get(sid)
+            last_ts = int(self._last_ts[sid]) if prev is None else int(ts[prev])
+            if t > last_ts:
+                if t < self.min_valid_time:
+                    rejected[RejectReason.TOO_OLD] += 1
+                else:
+                    accept[i] = True
+                    newest[sid] = i
+            elif t < last_ts:
+                rejected[RejectReason.OUT_OF_ORDER] += 1
+            else:
+                if prev is not None:
+                    same = bool(bits[prev] == bits[i])
+                else:
+                    same = self._same_as_newest(sid, bits[i])
+                if same:
+                    duplicates += 1
+                else:
+                    rejected[RejectReason.DUPLICATE_TIMESTAMP] += 1
         return accept, duplicates, rejected
 
     def screen_series(
         self, sid: int, ts: np.ndarray, vals: np.ndarray
     ) -> tuple[np.ndarray, int, Counter[RejectReason]]:
         """:meth:`screen` for many samples of one series; vectorised when they are ordered."""
-        last_ts, _ = self._newest(sid)
-        if len(ts) and ts[0] > last_ts and ts[0] >= self.min_valid_time and np.all(np.diff(ts) > 0):
+        self._reserve(sid)
+        if (
+            len(ts)
+            and ts[0] > self._last_ts[sid]
+            and ts[0] >= self.min_valid_time
+            and np.all(np.diff(ts) > 0)
+        ):
             return np.ones(len(ts), dtype=bool), 0, Counter()
         return self.screen(np.full(len(ts), sid, dtype=np.int64), ts, vals)
 
-    def _newest(self, sid: int) -> tuple[int, bytes | None]:
-        h = self._series.get(sid)
-        if h is None:
-            return _NO_TIME, None
-        if len(h.ts):
-            return h.ts[-1], h.vals[-1:].tobytes()
-        return h.last_ts, h.last_bits
-
     def commit(self, sids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> None:
         """Add screened, durable samples. Samples of one series must be in time order."""
-        vals = vals.astype(np.float64, copy=False)
         if len(sids) == 0:
             return
-        if len(np.unique(sids)) == len(sids):
-            # One sample per series (a scrape): plain appends beat slicing per series.
-            for sid, t, v in zip(sids.tolist(), ts.tolist(), vals.tolist(), strict=True):
-                h = self._series.get(sid)
-                if h is None:
-                    h = self._series[sid] = _SeriesHead(_NO_TIME)
-                h.ts.append(t)
-                h.vals.append(v)  # float objects carry the 64 bits unchanged, NaN payloads too
-                h.last_ts = t
-        else:
-            self._commit_grouped(sids, ts, vals)
+        sids = np.array(sids, dtype=np.int64)
+        ts = np.array(ts, dtype=np.int64)
+        vals = np.array(vals, dtype=np.float64)
+        self._reserve(int(sids.max()))
+        order = np.argsort(sids, kind="stable")
+        ordered = sids[order]
+        # Index of each series' newest sample in the batch: the last of its group.
+        newest = order[np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))]
+        self._last_ts[sids[newest]] = ts[newest]
+        self._last_bits[sids[newest]] = vals[newest].view(np.uint64)
+        self._bits_known[sids[newest]] = True
+        self._batches.append((sids, ts, vals))
+        self._grouped = None
         self.unflushed += len(sids)
 
-    def _commit_grouped(self, sids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> None:
-        order = np.argsort(sids, kind="stable")
-        sids, ts, vals = sids[order], ts[order], vals[order]
-        bounds = np.flatnonzero(np.diff(sids)) + 1
-        starts = np.concatenate(([0], bounds)).tolist()
-        ends = np.concatenate((bounds, [len(sids)])).tolist()
-        for start, end in zip(starts, ends, strict=True):
-            sid = int(sids[start])
-            h = self._series.get(sid)
-            if h is None:
-                h = self._series[sid] = _SeriesHead(_NO_TIME)
-            h.ts.frombytes(ts[start:end].tobytes())
-            h.vals.frombytes(vals[start:end].tobytes())
-            h.last_ts = h.ts[-1]
+    # -- reading --------------------------------------------------------------------------
 
-    def tail(self, sid: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Copies of the series' samples that no chunk row holds yet (None if there are none)."""
-        h = self._series.get(sid)
-        if h is None or len(h.ts) == h.flushed:
-            return None
-        ts = np.frombuffer(h.ts, dtype=np.int64)[h.flushed :].copy()
-        vals = np.frombuffer(h.vals, dtype=np.float64)[h.flushed :].copy()
-        return ts, vals
+    def _group(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unflushed samples ordered by series (time order kept within a series)."""
+        if self._grouped is None:
+            if not self._batches:
+                empty = np.zeros(0, dtype=np.int64)
+                self._grouped = (empty, empty, np.zeros(0, dtype=np.float64))
+            else:
+                sids = np.concatenate([b[0] for b in self._batches])
+                order = np.argsort(sids, kind="stable")
+                ts = np.concatenate([b[1] for b in self._batches])[order]
+                vals = np.concatenate([b[2] for b in self._batches])[order]
+                self._grouped = (sids[order], ts, vals)
+        return self._grouped
+
+    def tails(self, sids: Iterable[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Copies of the unflushed samples of ``sids`` (series without any are left out)."""
+        grouped_sids, ts, vals = self._group()
+        wanted = np.fromiter(sids, dtype=np.int64)
+        lo = np.searchsorted(grouped_sids, wanted, side="left").tolist()
+        hi = np.searchsorted(grouped_sids, wanted, side="right").tolist()
+        return {
+            sid: (ts[a:b].copy(), vals[a:b].copy())
+            for sid, a, b in zip(wanted.tolist(), lo, hi, strict=True)
+            if b > a
+        }
+
+    # -- flushing -------------------------------------------------------------------------
 
     def plan_flush(self) -> list[SeriesFlush]:
-        """Encode every series' unwritten samples into chunk rows (state changes only in
+        """Encode every series' unwritten samples into chunk rows (the head changes only in
         :meth:`flushed`, once the rows are committed)."""
+        grouped_sids, ts, vals = self._group()
+        if not len(grouped_sids):
+            return []
         plans = []
-        for sid, h in self._series.items():
-            if len(h.ts) > h.flushed:
-                plans.append(SeriesFlush(sid, h.open_key, self._encode(h)))
+        starts, ends = _group_bounds(grouped_sids)
+        for start, end in zip(starts, ends, strict=True):
+            sid = int(grouped_sids[start])
+            new_ts, new_vals = ts[start:end], vals[start:end]
+            open_chunk = self._open.get(sid)
+            if open_chunk is not None:
+                new_ts = np.concatenate((open_chunk.timestamps, new_ts))
+                new_vals = np.concatenate((open_chunk.values, new_vals))
+            plans.append(self._plan_series(sid, open_chunk, new_ts, new_vals))
         return plans
 
-    def _encode(self, h: _SeriesHead) -> list[ChunkRow]:
-        ts = np.frombuffer(h.ts, dtype=np.int64)
-        vals = np.frombuffer(h.vals, dtype=np.float64)
+    def _plan_series(
+        self, sid: int, open_chunk: _OpenChunk | None, ts: np.ndarray, vals: np.ndarray
+    ) -> SeriesFlush:
         rows = []
         start, n = 0, len(ts)
         while start < n:
             end = min(start + self._chunk_samples, n)
-            end = max(start + 1, min(end, int(np.searchsorted(ts, ts[start] + self._max_span_ms))))
-            t, v = ts[start:end], vals[start:end]
-            rows.append(ChunkRow(int(t[0]), int(t[-1]), end - start, encode(t, v)))
-            start = end
-        return rows
+            span_end = int(np.searchsorted(ts, ts[start] + self._max_span_ms))
+            end = max(start + 1, min(end, span_end))
+            data = encode(ts[start:end], vals[start:end])
+            rows.append(ChunkRow(int(ts[start]), int(ts[end - 1]), end - start, data))
+            last_start, start = start, end
+        last = rows[-1]
+        still_open = (
+            last.num_samples < self._chunk_samples
+            and last.max_time - last.min_time < self._max_span_ms
+        )
+        keep = slice(last_start, n) if still_open else slice(n, n)
+        replaces = None if open_chunk is None else open_chunk.key
+        return SeriesFlush(sid, replaces, rows, ts[keep].copy(), vals[keep].copy())
 
     def flushed(self, plans: list[SeriesFlush]) -> None:
         """The planned rows are committed: keep only each series' still-open chunk."""
         for plan in plans:
-            h = self._series[plan.series_id]
-            last = plan.rows[-1]
-            still_open = (
-                last.num_samples < self._chunk_samples
-                and last.max_time - last.min_time < self._max_span_ms
-            )
-            h.last_bits = h.vals[-1:].tobytes()
-            keep = last.num_samples if still_open else 0
-            del h.ts[: len(h.ts) - keep]
-            del h.vals[: len(h.vals) - keep]
-            h.flushed = keep
-            h.open_key = last.max_time if still_open else None
+            if len(plan.open_timestamps):
+                self._open[plan.series_id] = _OpenChunk(plan.open_timestamps, plan.open_values)
+            else:
+                self._open.pop(plan.series_id, None)
+        self._batches.clear()
+        self._grouped = None
         self.unflushed = 0
 
     def close_idle(self, now_ms: int) -> None:
-        """Stop keeping open chunks that received nothing for ``max_span`` (series gone quiet)."""
-        for h in self._series.values():
-            if h.open_key is not None and len(h.ts) == h.flushed:
-                if now_ms - h.ts[0] >= self._max_span_ms:
-                    h.last_bits = h.vals[-1:].tobytes()
-                    del h.ts[:], h.vals[:]
-                    h.flushed, h.open_key = 0, None
+        """Stop keeping open chunks begun ``max_span`` ago (series that went quiet).
+
+        The row stays as it is, a short closed chunk; a series' next samples start a new one.
+        """
+        expired = [
+            sid
+            for sid, chunk in self._open.items()
+            if now_ms - int(chunk.timestamps[0]) >= self._max_span_ms
+        ]
+        for sid in expired:
+            del self._open[sid]
 
     def forget(self, sids: Iterable[int]) -> None:
         """Drop series deleted by retention."""
         for sid in sids:
-            self._series.pop(sid, None)
+            self._open.pop(sid, None)

@@ -6,6 +6,7 @@ parsed and checked before anything is written, so a malformed file stores nothin
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -21,8 +22,9 @@ __all__ = ["ImportResult", "ParsedSeries", "import_series", "read_openmetrics"]
 @dataclass
 class ParsedSeries:
     labels: Labels
-    timestamps: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
+    # Typed arrays: a third of the memory of lists of Python numbers for multi-GB imports.
+    timestamps: array = field(default_factory=lambda: array("q"))
+    values: array = field(default_factory=lambda: array("d"))
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,8 @@ def import_series(store: Appender, parsed: Iterable[ParsedSeries]) -> ImportResu
     for series in parsed:
         result = store.append_series(
             series.labels,
-            np.array(series.timestamps, dtype=np.int64),
-            np.array(series.values, dtype=np.float64),
+            np.frombuffer(series.timestamps, dtype=np.int64),
+            np.frombuffer(series.values, dtype=np.float64),
         )
         count += 1
         samples += result.appended

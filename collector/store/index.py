@@ -57,6 +57,16 @@ class SeriesIndex:
     def cached_id(self, labels: Labels) -> int | None:
         return self._ids.get(labels)
 
+    def ids_for(self, conn: Connection, many: Sequence[Labels]) -> list[int]:
+        """:meth:`get_or_create` for many label sets (known ones at dict speed)."""
+        ids = [self._ids.get(labels) for labels in many]
+        if None in ids:
+            ids = [
+                self.get_or_create(conn, labels) if sid is None else sid
+                for sid, labels in zip(ids, many, strict=True)
+            ]
+        return ids
+
     def get_or_create(self, conn: Connection, labels: Labels) -> int:
         """The series id of ``labels``, creating the series and its postings if new."""
         sid = self._ids.get(labels)

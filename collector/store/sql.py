@@ -155,15 +155,12 @@ class SqlStore:
         """
         if not samples:
             return AppendResult(0, 0, {})
-        ts = np.fromiter((s[1] for s in samples), dtype=np.int64, count=len(samples))
-        vals = np.fromiter((s[2] for s in samples), dtype=np.float64, count=len(samples))
+        labels, ts_column, vals_column = zip(*samples, strict=True)
+        ts = np.array(ts_column, dtype=np.int64)
+        vals = np.array(vals_column, dtype=np.float64)
         with self._write_lock:
             with self.engine.begin() as conn:
-                sids = np.fromiter(
-                    (self._index.get_or_create(conn, s[0]) for s in samples),
-                    dtype=np.int64,
-                    count=len(samples),
-                )
+                sids = np.array(self._index.ids_for(conn, labels), dtype=np.int64)
                 accept, duplicates, rejected = self._head.screen(sids, ts, vals)
                 self._write_wal(conn, sids[accept], ts[accept], vals[accept])
             return self._committed(sids[accept], ts[accept], vals[accept], duplicates, rejected)
@@ -267,7 +264,7 @@ class SqlStore:
             sids = self._index.select_ids(conn, matchers)
             labels = self._index.labels_of(conn, sids)
             with self._head_lock:
-                tails = {sid: self._head.tail(sid) for sid in sids}
+                tails = self._head.tails(sids)
             stored = self._read_chunks(conn, sids, start, end)
         out = []
         for sid in sids:
