@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.model import Labels
@@ -58,46 +58,63 @@ class SeriesIndex:
         return self._ids.get(labels)
 
     def ids_for(self, conn: Connection, many: Sequence[Labels]) -> list[int]:
-        """:meth:`get_or_create` for many label sets (known ones at dict speed)."""
+        """Series ids of many label sets, creating the new ones (known ones at dict speed)."""
         ids = [self._ids.get(labels) for labels in many]
         if None in ids:
-            ids = [
-                self.get_or_create(conn, labels) if sid is None else sid
-                for sid, labels in zip(ids, many, strict=True)
-            ]
+            missing = {lbl for lbl, sid in zip(many, ids, strict=True) if sid is None}
+            self._resolve(conn, list(missing))
+            ids = [self._ids[labels] for labels in many]
         return ids
 
     def get_or_create(self, conn: Connection, labels: Labels) -> int:
         """The series id of ``labels``, creating the series and its postings if new."""
-        sid = self._ids.get(labels)
-        if sid is not None:
-            return sid
-        fp = fingerprint(labels)
-        text = labels_to_json(labels)
-        rows = conn.execute(
-            select(schema.series.c.id, schema.series.c.labels).where(
-                schema.series.c.fingerprint == fp
-            )
-        ).all()
-        sid = next((row.id for row in rows if row.labels == text), None)
-        if sid is None:
-            sid = conn.execute(
-                schema.series.insert().values(fingerprint=fp, labels=text)
-            ).inserted_primary_key[0]
-            value_ids = [self._label_value_id(conn, name, value) for name, value in labels]
-            conn.execute(
-                schema.postings.insert(),
-                [{"label_value_id": vid, "series_id": sid} for vid in value_ids],
-            )
-        self._remember(int(sid), labels)
-        return int(sid)
+        return self.ids_for(conn, [labels])[0]
 
-    def _label_value_id(self, conn: Connection, name: str, value: str) -> int:
+    def _resolve(self, conn: Connection, missing: list[Labels]) -> None:
+        """Find or create ``missing`` series with a few statements for the whole batch."""
+        s = schema.series
+        texts = {labels: labels_to_json(labels) for labels in missing}
+        fps = {labels: fingerprint(labels) for labels in missing}
+        by_text: dict[str, int] = {}
+        query = select(s.c.id, s.c.labels).where(
+            s.c.fingerprint.in_(bindparam("fps", expanding=True))
+        )
+        for batch in batched(sorted(set(fps.values()))):
+            by_text.update((row.labels, int(row.id)) for row in conn.execute(query, {"fps": batch}))
+        new = [labels for labels in missing if texts[labels] not in by_text]
+        if new:
+            rows = [{"fingerprint": fps[lbl], "labels": texts[lbl]} for lbl in new]
+            created = conn.execute(
+                s.insert().returning(s.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+            new_ids = [int(i) for i in created]
+            by_text.update((texts[lbl], sid) for lbl, sid in zip(new, new_ids, strict=True))
+            self._add_postings(conn, new, new_ids)
+        for labels in missing:
+            self._remember(by_text[texts[labels]], labels)
+
+    def _add_postings(self, conn: Connection, new: list[Labels], ids: list[int]) -> None:
         lv = schema.label_values
-        conn.execute(_insert_ignoring_conflicts(conn, lv).values(name=name, value=value))
-        return conn.execute(
-            select(lv.c.id).where(lv.c.name == name, lv.c.value == value)
-        ).scalar_one()
+        pairs = sorted({pair for labels in new for pair in labels})
+        conn.execute(
+            _insert_ignoring_conflicts(conn, lv),
+            [{"name": name, "value": value} for name, value in pairs],
+        )
+        value_ids: dict[tuple[str, str], int] = {}
+        query = select(lv.c.id, lv.c.name, lv.c.value).where(
+            tuple_(lv.c.name, lv.c.value).in_(bindparam("pairs", expanding=True))
+        )
+        for batch in batched(pairs, _IN_BATCH // 2):
+            for row in conn.execute(query, {"pairs": batch}):
+                value_ids[(row.name, row.value)] = int(row.id)
+        conn.execute(
+            schema.postings.insert(),
+            [
+                {"label_value_id": value_ids[pair], "series_id": sid}
+                for labels, sid in zip(new, ids, strict=True)
+                for pair in labels
+            ],
+        )
 
     def _remember(self, sid: int, labels: Labels) -> None:
         self._ids[labels] = sid
