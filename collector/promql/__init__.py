@@ -1,0 +1,1 @@
+"""PromQL: parsing (promql-parser), evaluation with numpy, promqltest scripts."""
