@@ -17,7 +17,6 @@ NOT_BUILT_EXIT = 2
 # Commands whose implementation has not landed yet: each says so and exits 2.
 _PLANNED = {
     "demo": "run the reference backend, load and the dashboard in one go",
-    "promql": "evaluate PromQL and run promqltest files",
     "rules": "check and evaluate Prometheus rule files",
     "slo": "validate SLO specs and generate their rules",
     "load": "drive load against the reference backend",
@@ -33,9 +32,7 @@ def _add_config_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sloscope", description="Observability and SLO platform."
-    )
+    parser = argparse.ArgumentParser(prog="sloscope", description="Observability and SLO platform.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     server = commands.add_parser("server", help="run the sloscope server")
@@ -55,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     stats = tsdb_commands.add_parser("stats", help="series, samples and bytes on disk")
     _add_config_flag(stats)
     stats.set_defaults(run=_lazy("sloscope.server.tsdb_command", "run_stats"))
+
+    promql = commands.add_parser("promql", help="PromQL tools")
+    promql_commands = promql.add_subparsers(
+        dest="promql_command", metavar="SUBCOMMAND", required=True
+    )
+    test = promql_commands.add_parser(
+        "test", help="run promqltest scripts (Prometheus' engine-test format)"
+    )
+    test.add_argument("files", metavar="FILE", nargs="+")
+    test.set_defaults(run=_lazy("sloscope.server.promql_command", "run_test"))
 
     for name, what in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{what} (not built yet)")

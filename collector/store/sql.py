@@ -243,6 +243,11 @@ class SqlStore:
                 self._give_back_free_pages()
             return len(rows)
 
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1)).scalar()
+
     def _give_back_free_pages(self) -> None:
         with self.engine.connect() as conn:
             # executescript steps the pragma to the end; execute() would free a single page.

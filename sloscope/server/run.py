@@ -18,11 +18,16 @@ log = logging.getLogger("sloscope.server")
 
 
 def create_http_app(store):
-    """The Flask app served on ``server.listen``; later roles add their blueprints here."""
+    """The Flask app served on ``server.listen``: health, and Prometheus' HTTP API over the
+    store (so Grafana can use sloscope as a Prometheus data source)."""
     from flask import Flask
+
+    from collector.http_api import create_api_blueprint
+    from collector.promql.engine import Engine
 
     app = Flask("sloscope")
     app.extensions["sloscope.store"] = store
+    app.register_blueprint(create_api_blueprint(Engine(store), store), url_prefix="/api/v1")
 
     @app.get("/-/healthy")
     def healthy():
@@ -30,7 +35,7 @@ def create_http_app(store):
 
     @app.get("/-/ready")
     def ready():
-        store.stats()  # answers only while the database does
+        store.ping()  # answers only while the database does
         return "sloscope is Ready.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     return app

@@ -91,7 +91,7 @@ def test_missing_file_and_bad_config_are_clear_errors(tmp_path, config_file, cap
     assert f"{bad}:2:14: storage.retention" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["demo", "promql", "rules", "slo", "load"])
+@pytest.mark.parametrize("command", ["demo", "rules", "slo", "load"])
 def test_commands_not_built_yet_say_so_and_exit_2(command, capsys):
     assert main([command]) == NOT_BUILT_EXIT
     assert "not built yet" in capsys.readouterr().err
@@ -113,3 +113,18 @@ def test_maintenance_step_flushes_and_applies_retention(tmp_path):
         assert store.stats().chunks == 1  # flushed, and the chunk reaches past the cut
         maintain(store, now_ms=5 * day, retention_ms=2 * day)
         assert store.stats().series == 0
+
+
+def test_server_app_answers_promql_through_the_prometheus_api(tmp_path):
+    labels = Labels.of({"__name__": "up", "job": "api"})
+    with SqlStore(f"sqlite:///{tmp_path}/s.db") as store:
+        store.append_series(labels, np.array([0, 15_000, 30_000]), np.array([1.0, 0.0, 1.0]))
+        client = create_http_app(store).test_client()
+        reply = client.get("/api/v1/query", query_string={"query": "sum(up)", "time": "30"})
+        assert reply.status_code == 200
+        assert reply.json == {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [30, "1"]}]},
+        }
+        bad = client.get("/api/v1/query", query_string={"query": "sum(", "time": "30"})
+        assert bad.status_code == 400 and bad.json["errorType"] == "bad_data"
