@@ -74,11 +74,35 @@ def _coalesce(bounds: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     return unique, summed
 
 
+def _all_present_quantiles(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`_quantile` for many steps at once (every bucket present at each of them)."""
+    counts = _monotonic(counts)
+    observations = counts[-1]
+    rank = q * observations
+    below = (counts[:-1] < rank[None, :]).sum(axis=0)  # first bucket reaching the rank
+    b = np.minimum(below, len(bounds) - 1)
+    steps = np.arange(counts.shape[1])
+    prev = np.maximum(b - 1, 0)
+    start = np.where(b > 0, bounds[prev], 0.0)
+    base = np.where(b > 0, counts[prev, steps], 0.0)
+    end = bounds[b]
+    inside = start + (end - start) * ((rank - base) / (counts[b, steps] - base))
+    out = np.where(b == len(bounds) - 1, bounds[-2] if len(bounds) > 1 else np.nan, inside)
+    out = np.where((b == 0) & (bounds[0] <= 0), bounds[0], out)
+    out = np.where((observations == 0) | np.isnan(observations), np.nan, out)
+    out = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, out))
+    return np.where(np.isnan(q) | (len(bounds) < 2), np.nan, out)
+
+
 def _group_quantiles(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray, present) -> tuple:
     steps = counts.shape[1]
     out = np.full(steps, np.nan)
     has = present.any(axis=0)
-    for step in np.flatnonzero(has).tolist():
+    full = present.all(axis=0)
+    if math.isinf(bounds[-1]) and full.any():
+        b, c = _coalesce(bounds, counts[:, full])
+        out[full] = _all_present_quantiles(q[full], b, c)
+    for step in np.flatnonzero(has & ~full).tolist():  # steps where some bucket is missing
         qs = q[step]
         if math.isnan(qs):
             continue

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from collector.model import Labels
 from collector.store import schema
+from collector.store.chunk_cache import ChunkCache
 from collector.store.chunks import decode
 from collector.store.engine import WriterLock, create_store_engine
 from collector.store.head import Head
@@ -41,6 +42,7 @@ class StoreOptions:
     chunk_samples: int = 480
     head_max_span_ms: int = 2 * 3600 * 1000
     wal_flush_samples: int = 200_000
+    chunk_cache_bytes: int = 256 * 1024 * 1024  # decoded chunks kept for repeated reads
 
     def __post_init__(self) -> None:
         if not 16 <= self.chunk_samples <= 8192:
@@ -76,6 +78,7 @@ class SqlStore:
             self.options.chunk_samples, self.options.head_max_span_ms, self._stored_last_value
         )
         self._writer_lock: WriterLock | None = None
+        self._chunk_cache = ChunkCache(self.options.chunk_cache_bytes)
         self.rejected: Counter[RejectReason] = Counter()
 
     # -- life cycle ---------------------------------------------------------------------
@@ -291,7 +294,7 @@ class SqlStore:
     def _read_chunks(self, conn: Connection, sids: list[int], start: int, end: int):
         c = schema.chunks.c
         query = (
-            select(c.series_id, c.data)
+            select(c.series_id, c.max_time, c.data)
             .where(
                 c.series_id.in_(bindparam("ids", expanding=True)),
                 c.max_time >= start,
@@ -302,7 +305,12 @@ class SqlStore:
         found: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         for batch in batched(sids):
             for row in conn.execute(query, {"ids": batch}):
-                found.setdefault(int(row.series_id), []).append(decode(row.data))
+                key = (int(row.series_id), int(row.max_time))
+                samples = self._chunk_cache.get(key)
+                if samples is None:
+                    samples = decode(row.data)
+                    self._chunk_cache.put(key, samples)
+                found.setdefault(key[0], []).append(samples)
         return found
 
     def series(
