@@ -14,16 +14,16 @@ Prometheus only notices at run time, or never, are errors here, and native histo
 from __future__ import annotations
 
 import enum
-import math
 import re
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 
-from collector.model import METRIC_NAME, STALE_NAN, Labels
+from collector.model import Labels
+from collector.promql import series_notation as notation
+from collector.promql.series_notation import MAX_POINTS_PER_SERIES
 
 __all__ = [
     "MAX_POINTS_PER_SERIES",
@@ -43,11 +43,8 @@ __all__ = [
     "parse_script",
 ]
 
-#: One series line may expand to at most this many values (``_x1000000000`` is a typo).
-MAX_POINTS_PER_SERIES = 1_000_000
-#: Go's ``math.NaN()``: what Prometheus' number parser returns for ``NaN``.
-_PROM_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
 _T = TypeVar("_T", bound="LoadSeries")
+_SyntaxErr = notation.NotationError  # parse_script adds the file and the line being read
 
 
 class ScriptError(ValueError):
@@ -186,10 +183,6 @@ def parse_script(text: str, filename: str = "<script>") -> list[Command]:
         raise ScriptError(exc.args[0], filename, (*exc.args, parser.lineno)[1]) from None
 
 
-class _SyntaxErr(Exception):
-    """``_SyntaxErr(message[, line])``; without a line, the line being read is meant."""
-
-
 # (?a): \s is Go's ASCII \s; Prometheus' own patterns are matched on whole, trimmed lines.
 _LOAD = re.compile(r"(?a)load(?:_(with_nhcb))?\s+(.+)")
 _INSTANT = re.compile(r"(?a)eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)")
@@ -200,131 +193,6 @@ _EXPECT = re.compile(
     r"(?a)expect\s+(ordered|fail|warn|no_warn|info|no_info)(?:\s+(regex|msg):(.+))?"
 )
 _RANGE_VECTOR = re.compile(r"(?a)expect range vector\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+)")
-_STR = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`"
-_PAIR = rf"(?:([A-Za-z_]\w*)|({_STR}))(?:[ \t]*=[ \t]*({_STR}))?"
-_SERIES = re.compile(
-    rf"(?a)([A-Za-z_:][\w:]*)?(\{{[ \t]*(?:{_PAIR}(?:[ \t]*,[ \t]*{_PAIR})*[ \t]*,?)?[ \t]*\}})?"
-    r"(?:[ \t]+(.*))?"
-)
-_NUM = r"(?:\.?[0-9](?:[eE][+-]?|[0-9_.])*|(?:[iI][nN][fF]|[nN][aA][nN])(?!x))"
-_ITEM = re.compile(rf"_(?:x([0-9]+))?|(stale(?!x)|[+-]?{_NUM})(?:([+-]{_NUM})?x([0-9]+))?")
-_NOT_METRIC = {"bool", "on", "ignoring", "group_left", "group_right", "atan2", "inf", "nan"}
-_DURATION = re.compile("".join(rf"(?:([0-9]+){u})?" for u in ("y", "w", "d", "h", "m", "s", "ms")))
-_UNIT_MS = (31_536_000_000, 604_800_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
-_GO_INT = re.compile(r"[+-]?(?:0(?:_?[0-7])*|[1-9](?:_?[0-9])*)")  # base 0 (no 0x in series)
-_GO_FLOAT = re.compile(
-    r"(?i)[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf(?:inity)?|nan)"
-)
-_H = "[0-9a-fA-F]"
-_ESCAPE = re.compile(
-    rf"\\(?:([abfnrtv\\'\"])|([0-7]{{3}})|x({_H}{{2}})|u({_H}{{4}})|U({_H}{{8}})|)".encode()
-)
-_SIMPLE = dict(zip(b"abfnrtv\\'\"", b"\a\b\f\n\r\t\v\\'\"", strict=True))
-
-
-def _duration_ms(text: str) -> int:
-    """Prometheus' model.ParseDuration: units y w d h m s ms in this order, no sign."""
-    if text == "0":
-        return 0
-    if not text or (match := _DURATION.fullmatch(text)) is None:
-        raise _SyntaxErr(f'not a valid duration: "{text}"')
-    ms = sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_MS, strict=True) if g)
-    if ms * 1_000_000 >= 2**63:
-        raise _SyntaxErr(f'duration out of range: "{text}"')
-    return ms
-
-
-def _go_number(text: str) -> float:
-    """Go's ParseInt(text, 0, 64), else ParseFloat(text, 64): how Prometheus reads numbers."""
-    negative = text.startswith("-")
-    if _GO_INT.fullmatch(text):
-        digits = text.replace("_", "").lstrip("+-")
-        n = int(digits, 8 if digits.startswith("0") else 10)  # 010 is octal 8
-        if n < 2**63 + negative:
-            return float(-n if negative else n)
-    if _GO_FLOAT.fullmatch(text):
-        if (value := float(text)) != value:
-            return -_PROM_NAN if negative else _PROM_NAN
-        if math.isinf(value) and "n" not in text.lower():
-            raise _SyntaxErr(f'number out of range: "{text}"')
-        return value
-    raise _SyntaxErr(f'invalid number "{text}"')
-
-
-def _unquote(literal: str) -> str:
-    """A Go string literal: "..." or '...' with Go's escapes, or raw `...`."""
-    quote, body = literal[0], literal[1:-1]
-    if quote == "`":
-        return body.replace("\r", "")
-
-    def unescape(m: re.Match[bytes]) -> bytes:
-        simple, octal, *hexa = m.groups()
-        if simple and (simple not in b"'\"" or simple == quote.encode()):
-            return bytes([_SIMPLE[simple[0]]])
-        if not (octal or any(hexa)):
-            raise _SyntaxErr(f"invalid escape sequence in {literal}")
-        code = int(octal, 8) if octal else int(next(h for h in hexa if h), 16)
-        if (
-            code > (255 if (byte := bool(octal or hexa[0])) else 0x10FFFF)
-            or 0xD800 <= code < 0xE000
-        ):
-            raise _SyntaxErr(f"escape sequence out of range in {literal}")
-        return bytes([code]) if byte else chr(code).encode()
-
-    try:
-        return _ESCAPE.sub(unescape, body.encode()).decode()
-    except UnicodeDecodeError:
-        raise _SyntaxErr(f"string {literal} is not valid UTF-8") from None
-
-
-def _parse_series(text: str) -> tuple[Labels, list[float | None]]:
-    """``metric{label="v", "utf8.name"="v"} values...``: labels and values (None for ``_``)."""
-    if text.split(maxsplit=1)[0].endswith("@st"):
-        raise _SyntaxErr("start timestamp (@st) lines are not supported")
-    if (match := _SERIES.fullmatch(text)) is None or not (match[1] or match[2]):
-        raise _SyntaxErr(f'invalid series "{text}": expected metric{{label="value", ...}} values')
-    name, label_set, values_text = match[1], match[2] or "", match[9] or ""
-    if name and name.lower() in _NOT_METRIC:
-        raise _SyntaxErr(f'"{name}" is a PromQL keyword, not a metric name')
-    pairs: list[tuple[str, str]] = []
-    for ident, quoted, value in re.findall(_PAIR, label_set, re.ASCII):
-        if ident and not value:
-            raise _SyntaxErr(f'expected "=" and a quoted value after label name "{ident}"')
-        key = ident or _unquote(quoted)
-        pairs.append((key, _unquote(value)) if value else (METRIC_NAME, key))
-    if name:  # the name before the braces wins, as in Prometheus
-        pairs = [(k, v) for k, v in pairs if k != METRIC_NAME] + [(METRIC_NAME, name)]
-    try:
-        labels = Labels.of(pairs)
-    except ValueError as exc:
-        raise _SyntaxErr(str(exc)) from None
-    values: list[float | None] = []
-    for item in values_text.split():
-        values.extend(_expand(item, MAX_POINTS_PER_SERIES - len(values)))
-    return labels, values
-
-
-def _expand(item: str, room: int) -> list[float | None]:
-    """One item of a value sequence: ``_``, ``_xN`` (N gaps), ``v``, ``vxN``, ``v+dxN``,
-    ``v-dxN`` (N+1 values, summed step by step in float64 like Prometheus)."""
-    if (match := _ITEM.fullmatch(item)) is None:
-        if "{{" in item:
-            raise _SyntaxErr("native histograms are not supported")
-        raise _SyntaxErr(f'invalid series value "{item}" (expected _, _xN, v, vxN, v+dxN, v-dxN)')
-    gaps, first, delta, times = match.groups()
-    count = int(gaps) if gaps else int(times) + 1 if times else 1
-    if count > room:
-        raise _SyntaxErr(f"more than {MAX_POINTS_PER_SERIES} values in one series")
-    if first is None:
-        return [None] * count
-    value = STALE_NAN if first == "stale" else _go_number(first)
-    if delta is None:
-        return [value] * count
-    step, out = _go_number(delta), []
-    for _ in range(count):
-        out.append(value)
-        value += step
-    return out
 
 
 @dataclass
@@ -377,9 +245,9 @@ class _Parser:
         line = self.lineno
         if (match := _LOAD.fullmatch(text)) is None:
             raise _SyntaxErr("invalid load command (load[_with_nhcb] <interval>)")
-        interval, series = _duration_ms(match[2]), {}
+        interval, series = notation.parse_duration_ms(match[2]), {}
         for body in self._body():
-            labels, values = _parse_series(body)
+            labels, values = notation.parse_series(body)
             series.pop(labels, None)  # a repeated series replaces the earlier line
             series[labels] = _series(LoadSeries, labels, self.lineno, values, (0, -1, interval))
         nhcb = bool(match[1])
@@ -387,9 +255,9 @@ class _Parser:
 
     def _eval(self, text: str) -> EvalInstant | EvalRange:
         if match := _INSTANT.fullmatch(text):
-            draft = _Draft(self.lineno, match[3], at_ms=_duration_ms(match[2] or ""))
+            draft = _Draft(self.lineno, match[3], at_ms=notation.parse_duration_ms(match[2] or ""))
         elif match := _RANGE.fullmatch(text):
-            start, end, step = (_duration_ms(d) for d in match.groups()[1:4])
+            start, end, step = (notation.parse_duration_ms(d) for d in match.groups()[1:4])
             if end < start:
                 raise _SyntaxErr(f"end ({match[3]}) is before start ({match[2]})")
             draft = _Draft(self.lineno, match[5], span=(start, end, step))
@@ -423,7 +291,7 @@ def _eval_line(draft: _Draft, text: str, line: int) -> bool:
     if text.startswith("expect range vector"):
         if (match := _RANGE_VECTOR.fullmatch(text)) is None:
             raise _SyntaxErr(f'invalid range vector definition "{text}"')
-        start, end, step = (_duration_ms(d) for d in match.groups())
+        start, end, step = (notation.parse_duration_ms(d) for d in match.groups())
         if end < start:
             raise _SyntaxErr(f"range vector end ({match[2]}) is before its start ({match[1]})")
         draft.instant_only("expect range vector")
@@ -433,15 +301,15 @@ def _eval_line(draft: _Draft, text: str, line: int) -> bool:
         if not re.fullmatch(r"\"(?:[^\"\\]|\\.)*\"|`[^`]*`", literal):
             raise _SyntaxErr("expect string needs a string in double quotes or backquotes")
         draft.instant_only("expect string")
-        draft.string = _unquote(literal)
+        draft.string = notation.unquote(literal)
     elif text.split(" ")[0] == "expect":  # so a metric named expect must be written expect{}
         draft.expectations.append(_expectation(draft, text, line))
-    elif _GO_INT.fullmatch(text) or _GO_FLOAT.fullmatch(text):
+    elif notation.is_go_number(text):
         draft.instant_only("a scalar result")
-        draft.scalar = _go_number(text)
+        draft.scalar = notation.go_number(text)
         return True
     else:
-        labels, values = _parse_series(text)
+        labels, values = notation.parse_series(text)
         if draft.span or draft.range_vector:
             _series(ExpectedSeries, labels, line, values, draft.span or draft.range_vector)
         elif len(values) != 1 or values[0] is None:
@@ -522,14 +390,10 @@ def _build(draft: _Draft) -> EvalInstant | EvalRange:
 def _series(
     cls: type[_T], labels: Labels, line: int, values: list[float | None], span: tuple[int, int, int]
 ) -> _T:
-    """Value i at start + i * step; an end below start means no end (load)."""
-    start, end, step = span
-    if start <= end < start + (len(values) - 1) * step:
-        raise _SyntaxErr(f"{len(values)} values expected for {labels}, more than fit the range")
-    times = [start + i * step for i, v in enumerate(values) if v is not None]
+    times, present = notation.place_values(labels, values, span)
     return cls(
         labels=labels,
         timestamps_ms=np.array(times, dtype=np.int64),
         line=line,
-        values=np.array([v for v in values if v is not None], dtype=np.float64),
+        values=np.array(present, dtype=np.float64),
     )
