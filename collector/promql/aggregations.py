@@ -47,8 +47,19 @@ def _count(v: np.ndarray, p: np.ndarray):
 
 
 def _avg(v: np.ndarray, p: np.ndarray):
-    total, present = _sum(v, p)
-    return total / np.maximum(p.sum(axis=0), 1), present
+    return mean_columns(v, p), p.any(axis=0)
+
+
+def mean_columns(v: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Mean of the present values per column; where the plain sum overflows although no
+    value is infinite, the mean of value/n instead (Prometheus' incremental mean)."""
+    n = np.maximum(p.sum(axis=0), 1)
+    values = np.where(p, v, 0.0)
+    mean = values.sum(axis=0) / n
+    overflow = np.isinf(mean) & ~np.isinf(values).any(axis=0)
+    if overflow.any():
+        mean = np.where(overflow, (values / n).sum(axis=0), mean)
+    return mean
 
 
 def _extreme(pick: Callable, fill: float) -> Reducer:
@@ -114,8 +125,12 @@ def _reduce(vec: StepVector, groups: dict[Labels, list[int]], reducer: Reducer) 
 
 
 def _select_k(vec: StepVector, groups, k: np.ndarray, top: bool) -> StepVector:
+    if np.isnan(k).any():
+        raise ExecutionError("Parameter value is NaN")
+    if (np.abs(k) >= 2.0**63).any():
+        raise ExecutionError(f"Scalar value {k[np.abs(k) >= 2.0**63][0]:g} overflows int64")
     present = np.zeros_like(vec.present)
-    ks = np.where(np.isnan(k), 0, np.trunc(np.clip(k, -1, 2**53)))
+    ks = np.trunc(k)
     for rows in groups.values():
         rows = np.asarray(rows)
         v, p = vec.values[rows], vec.present[rows]
@@ -126,7 +141,13 @@ def _select_k(vec: StepVector, groups, k: np.ndarray, top: bool) -> StepVector:
         ranks = np.empty_like(order)
         np.put_along_axis(ranks, order, np.arange(len(rows))[:, None], axis=0)
         present[rows] = p & (ranks < ks[None, :])
-    return StepVector(vec.labels, vec.values, present).without_absent()
+    out = StepVector(vec.labels, vec.values, present).without_absent()
+    if out.steps == 1 and len(out):
+        # An instant result lists each group's selection best first, as Prometheus does.
+        v = out.values[:, 0]
+        key = np.where(np.isnan(v), np.inf, -v if top else v)
+        out = out.select(np.argsort(key, kind="stable"))
+    return out
 
 
 def _quantile(vec: StepVector, groups, q: np.ndarray) -> StepVector:

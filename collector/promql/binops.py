@@ -135,7 +135,7 @@ def _one_side(vec: StepVector, matching: Matching, side: str):
     merged: dict[Labels, tuple[np.ndarray, np.ndarray, int]] = {}
     for sig, rows in _signature_rows(vec, matching).items():
         if len(rows) > 1 and (vec.present[rows].sum(axis=0) > 1).any():
-            names = ", ".join(str(vec.labels[r]) for r in rows[:2])
+            names = ", ".join(_braces(vec.labels[r]) for r in rows[:2])
             raise ExecutionError(
                 f"found duplicate series for the match group {_braces(sig)} on the {side} "
                 f"hand-side of the operation: [{names}];many-to-many matching not allowed: "
@@ -161,7 +161,7 @@ def _vector_vector(op: str, lhs: StepVector, rhs: StepVector, matching: Matching
     many, one = (rhs, lhs) if swapped else (lhs, rhs)
     one_side = _one_side(one, matching, "left" if swapped else "right")
     if matching.card == "one-to-one":
-        _check_unique(many, matching, "right" if swapped else "left")
+        _check_unique(many, one_side, matching)
     out_labels, out_values, out_present = [], [], []
     for i, labels in enumerate(many.labels):
         match = one_side.get(matching.signature(labels))
@@ -188,13 +188,16 @@ def _vector_vector(op: str, lhs: StepVector, rhs: StepVector, matching: Matching
     return out.without_absent().merge_same_labels()
 
 
-def _check_unique(vec: StepVector, matching: Matching, side: str) -> None:
+def _check_unique(vec: StepVector, one_side: dict, matching: Matching) -> None:
+    """One-to-one matching: two series of the 'many' side may not match at the same step."""
     for sig, rows in _signature_rows(vec, matching).items():
-        if len(rows) > 1 and (vec.present[rows].sum(axis=0) > 1).any():
+        match = one_side.get(sig)
+        if match is None or len(rows) < 2:
+            continue
+        if ((vec.present[rows] & match[1][None, :]).sum(axis=0) > 1).any():
             raise ExecutionError(
-                f"found duplicate series for the match group {_braces(sig)} on the {side} "
-                "hand-side of the operation: many-to-many matching not allowed: matching "
-                "labels must be unique on one side"
+                "multiple matches for labels: many-to-one matching must be explicit "
+                "(group_left/group_right)"
             )
 
 

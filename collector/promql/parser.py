@@ -8,6 +8,7 @@ import promql_parser as pp
 
 from collector.model import METRIC_NAME
 from collector.promql.errors import PromQLParseError
+from collector.promql.lexical import normalise
 from collector.store.matchers import Matcher, MatcherError, MatchType
 
 __all__ = ["ast", "duration_ms", "parse", "selector_matchers"]
@@ -26,7 +27,7 @@ _MS = dt.timedelta(milliseconds=1)
 def parse(expr: str) -> pp.Expr:
     """Parse ``expr``; syntax and type errors become :class:`PromQLParseError`."""
     try:
-        return pp.parse(expr)
+        return pp.parse(normalise(expr))
     except (ValueError, TypeError) as exc:
         raise PromQLParseError(f"1:1: parse error: {exc}") from None
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from collector.promql.aggregations import mean_columns
 from collector.promql.quantile import quantile_rows
 from collector.promql.values import RangeVector, StepVector, drop_name
 
@@ -69,7 +70,7 @@ def _sum(v, _t, m, _a):
 
 
 def _avg(v, _t, m, _a):
-    return _sum(v, _t, m, _a) / m.sum(axis=1)
+    return mean_columns(v.T, m.T)
 
 
 def _extreme(pick: Callable, fill: float) -> WindowFn:
