@@ -41,7 +41,7 @@ def _number(text: str, pos: int) -> tuple[str, int]:
         plain = token.replace("_", "")
         if math.isinf(float(plain)):
             raise PromQLParseError(
-                f'1:{pos + 1}: parse error: error parsing number: strconv.ParseFloat: '
+                f"1:{pos + 1}: parse error: error parsing number: strconv.ParseFloat: "
                 f'parsing "{token}": value out of range'
             )
         return plain, end
