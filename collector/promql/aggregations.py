@@ -9,6 +9,7 @@ import numpy as np
 from collector.model import METRIC_NAME, Labels
 from collector.promql.errors import ExecutionError
 from collector.promql.formatting import format_float
+from collector.promql.kahan import kahan_sum
 from collector.promql.quantile import quantile_rows
 from collector.promql.values import StepVector
 
@@ -39,7 +40,7 @@ Reducer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _sum(v: np.ndarray, p: np.ndarray):
-    return np.where(p, v, 0.0).sum(axis=0), p.any(axis=0)
+    return kahan_sum(np.where(p, v, 0.0), axis=0), p.any(axis=0)
 
 
 def _count(v: np.ndarray, p: np.ndarray):
@@ -55,7 +56,7 @@ def mean_columns(v: np.ndarray, p: np.ndarray) -> np.ndarray:
     value is infinite, the mean of value/n instead (Prometheus' incremental mean)."""
     n = np.maximum(p.sum(axis=0), 1)
     values = np.where(p, v, 0.0)
-    mean = values.sum(axis=0) / n
+    mean = kahan_sum(values, axis=0) / n
     overflow = np.isinf(mean) & ~np.isinf(values).any(axis=0)
     if overflow.any():
         mean = np.where(overflow, (values / n).sum(axis=0), mean)

@@ -127,13 +127,14 @@ def _set_operation(op: str, lhs: StepVector, rhs: StepVector, matching: Matching
         np.concatenate((lhs.values, rhs.values)),
         np.concatenate((lhs.present, extra)),
     )
-    return out.without_absent()
+    # A label set on both sides is one series: lhs at some steps, rhs at the others.
+    return out.without_absent().merge_same_labels()
 
 
-def _one_side(vec: StepVector, matching: Matching, side: str):
-    """Per signature, the merged values of the 'one' side; duplicates at a step are errors."""
-    merged: dict[Labels, tuple[np.ndarray, np.ndarray, int]] = {}
-    for sig, rows in _signature_rows(vec, matching).items():
+def _one_side(vec: StepVector, matching: Matching, side: str) -> dict[Labels, list[int]]:
+    """Rows of the 'one' side per signature; two of them present at one step are an error."""
+    groups = _signature_rows(vec, matching)
+    for sig, rows in groups.items():
         if len(rows) > 1 and (vec.present[rows].sum(axis=0) > 1).any():
             names = ", ".join(_braces(vec.labels[r]) for r in rows[:2])
             raise ExecutionError(
@@ -141,13 +142,7 @@ def _one_side(vec: StepVector, matching: Matching, side: str):
                 f"hand-side of the operation: [{names}];many-to-many matching not allowed: "
                 "matching labels must be unique on one side"
             )
-        values = np.zeros(vec.steps)
-        present = np.zeros(vec.steps, dtype=bool)
-        for r in rows:
-            values = np.where(vec.present[r], vec.values[r], values)
-            present |= vec.present[r]
-        merged[sig] = (values, present, rows[0])
-    return merged
+    return groups
 
 
 def _braces(labels: Labels) -> str:
@@ -161,40 +156,43 @@ def _vector_vector(op: str, lhs: StepVector, rhs: StepVector, matching: Matching
     many, one = (rhs, lhs) if swapped else (lhs, rhs)
     one_side = _one_side(one, matching, "left" if swapped else "right")
     if matching.card == "one-to-one":
-        _check_unique(many, one_side, matching)
+        _check_unique(many, one, one_side, matching)
     out_labels, out_values, out_present = [], [], []
     for i, labels in enumerate(many.labels):
-        match = one_side.get(matching.signature(labels))
-        if match is None:
-            continue
-        one_values, one_present, one_row = match
-        present = many.present[i] & one_present
-        if not present.any():
-            continue
-        a, b = (one_values, many.values[i]) if swapped else (many.values[i], one_values)
-        if op in COMPARISONS:
-            keep = _compare(op, a, b)
-            values = keep.astype(np.float64) if matching.return_bool else a
-            if not matching.return_bool:
-                present = present & keep
-        else:
-            values = apply_arithmetic(op, a, b)
-        out_labels.append(_result_labels(op, labels, one.labels[one_row], matching))
-        out_values.append(values)
-        out_present.append(present)
+        # Each 'one' row separately: which one matches may change from step to step, and
+        # with group_left(...) the labels it lends change with it.
+        for one_row in one_side.get(matching.signature(labels), ()):
+            present = many.present[i] & one.present[one_row]
+            if not present.any():
+                continue
+            one_values = one.values[one_row]
+            a, b = (one_values, many.values[i]) if swapped else (many.values[i], one_values)
+            if op in COMPARISONS:
+                keep = _compare(op, a, b)
+                values = keep.astype(np.float64) if matching.return_bool else a
+                if not matching.return_bool:
+                    present = present & keep
+            else:
+                values = apply_arithmetic(op, a, b)
+            out_labels.append(_result_labels(op, labels, one.labels[one_row], matching))
+            out_values.append(values)
+            out_present.append(present)
     if not out_labels:
         return StepVector.empty(lhs.steps)
     out = StepVector(out_labels, np.array(out_values), np.array(out_present))
     return out.without_absent().merge_same_labels()
 
 
-def _check_unique(vec: StepVector, one_side: dict, matching: Matching) -> None:
+def _check_unique(
+    vec: StepVector, one: StepVector, one_side: dict[Labels, list[int]], matching: Matching
+) -> None:
     """One-to-one matching: two series of the 'many' side may not match at the same step."""
     for sig, rows in _signature_rows(vec, matching).items():
         match = one_side.get(sig)
         if match is None or len(rows) < 2:
             continue
-        if ((vec.present[rows] & match[1][None, :]).sum(axis=0) > 1).any():
+        one_present = one.present[match].any(axis=0)
+        if ((vec.present[rows] & one_present[None, :]).sum(axis=0) > 1).any():
             raise ExecutionError(
                 "multiple matches for labels: many-to-one matching must be explicit "
                 "(group_left/group_right)"

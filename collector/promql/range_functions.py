@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from collector.promql.aggregations import mean_columns
+from collector.promql.kahan import kahan_sum
 from collector.promql.quantile import quantile_rows
 from collector.promql.values import RangeVector, StepVector, drop_name
 
@@ -66,7 +67,7 @@ def _masked(values: np.ndarray, mask: np.ndarray, fill: float) -> np.ndarray:
 
 
 def _sum(v, _t, m, _a):
-    return _masked(v, m, 0.0).sum(axis=1)
+    return kahan_sum(_masked(v, m, 0.0), axis=1)
 
 
 def _avg(v, _t, m, _a):
@@ -106,14 +107,14 @@ def _mad(v, _t, m, _a):
 
 def _regression(v, t, m, intercept_t):
     """Slope and intercept of a least-squares line, x in seconds from ``intercept_t``."""
+    # Prometheus' linearRegression: compensated sums of x, y, xy and x², in sample order.
     n = m.sum(axis=1)
     x = _masked((t - intercept_t[:, None]) / 1e3, m, 0.0)
     y = _masked(v, m, 0.0)
-    sum_x, sum_y = x.sum(axis=1), y.sum(axis=1)
-    cov = (x * y).sum(axis=1) - sum_x * sum_y / n
-    var = (x * x).sum(axis=1) - sum_x * sum_x / n
+    sum_x, sum_y = kahan_sum(x, axis=1), kahan_sum(y, axis=1)
+    sum_xy, sum_x2 = kahan_sum(x * y, axis=1), kahan_sum(x * x, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = cov / var
+        slope = (sum_xy - sum_x * sum_y / n) / (sum_x2 - sum_x * sum_x / n)
         intercept = sum_y / n - slope * sum_x / n
     first = v[:, 0]
     constant = (_masked(v, m, 0.0) == _masked(first[:, None], m, 0.0)).all(axis=1)
@@ -138,7 +139,9 @@ def _pairs(rv: RangeVector, row: int, counts: Callable[[np.ndarray], np.ndarray]
     lo, hi = rv.bounds(row)
     prefix = np.concatenate(([0.0], np.cumsum(counts(vals))))  # prefix[i]: pairs ending <= i
     inside = hi - lo >= 2
-    return np.where(inside, prefix[np.maximum(hi - 1, 0)] - prefix[np.minimum(lo, len(vals))], 0.0)
+    last = len(vals) - 1  # windows past the last sample have lo == len(vals): masked below
+    pairs = prefix[np.clip(hi - 1, 0, last)] - prefix[np.clip(lo, 0, last)]
+    return np.where(inside, pairs, 0.0)
 
 
 def _changes(prev_cur: np.ndarray) -> np.ndarray:
