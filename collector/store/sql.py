@@ -316,14 +316,38 @@ class SqlStore:
     def series(
         self, matchers: Sequence[Matcher], start: int | None = None, end: int | None = None
     ) -> list[Labels]:
-        """Label sets of the matching series (with samples in [start, end] when given)."""
-        if start is not None or end is not None:
-            lo = -(2**63) if start is None else start
-            hi = 2**63 - 1 if end is None else end
-            return [d.labels for d in self.select(matchers, lo, hi)]
+        """Label sets of the matching series; with a time range, those with data in it.
+
+        Like Prometheus (which answers from whole blocks), "data in the range" is judged by
+        chunk: a series counts when one of its chunks overlaps [start, end], without decoding.
+        """
         with self.engine.connect() as conn:
             sids = self._index.select_ids(conn, matchers)
+            if start is not None or end is not None:
+                lo = -(2**63) if start is None else start
+                hi = 2**63 - 1 if end is None else end
+                sids = self._with_data(conn, sids, lo, hi)
             return sorted(self._index.labels_of(conn, sids).values())
+
+    def _with_data(self, conn: Connection, sids: list[int], start: int, end: int) -> list[int]:
+        with self._head_lock:
+            tails = self._head.tails(sids)
+        keep = {
+            sid for sid, (ts, _) in tails.items() if len(ts) and ts[0] <= end and ts[-1] >= start
+        }
+        c = schema.chunks.c
+        query = (
+            select(c.series_id)
+            .distinct()
+            .where(
+                c.series_id.in_(bindparam("ids", expanding=True)),
+                c.max_time >= start,
+                c.min_time <= end,
+            )
+        )
+        for batch in batched(sids):
+            keep.update(int(i) for i in conn.execute(query, {"ids": batch}).scalars())
+        return sorted(keep)
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         if matchers:
