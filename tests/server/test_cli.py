@@ -58,7 +58,7 @@ def test_import_then_stats(tmp_path, config_file, capsys):
 
 def test_malformed_file_names_the_line_and_stores_nothing(tmp_path, config_file, capsys):
     source = tmp_path / "bad.om"
-    source.write_text(GOOD.replace('temperature_celsius 21.5', 'temperature_celsius{a="b} 21.5'))
+    source.write_text(GOOD.replace("temperature_celsius 21.5", 'temperature_celsius{a="b} 21.5'))
     assert main(["tsdb", "import", "--config", str(config_file), str(source)]) == 1
     err = capsys.readouterr().err
     assert f"{source}:6:" in err and "nothing imported" in err
@@ -128,3 +128,20 @@ def test_server_app_answers_promql_through_the_prometheus_api(tmp_path):
         }
         bad = client.get("/api/v1/query", query_string={"query": "sum(", "time": "30"})
         assert bad.status_code == 400 and bad.json["errorType"] == "bad_data"
+
+
+def test_promql_test_runs_scripts_and_closes_with_the_totals(tmp_path, capsys):
+    good = tmp_path / "good.test"
+    good.write_text(
+        'load 1m\n  up{job="a"} 0+1x10\n\n'
+        'eval instant at 5m up\n  up{job="a"} 5\n\n'
+        'eval range from 0 to 2m step 1m up * 2\n  {job="a"} 0 2 4\n'
+    )
+    bad = tmp_path / "bad.test"
+    bad.write_text("load 1m\n  up 1\n\neval instant at 0 up\n  up 2\n")
+    assert main(["promql", "test", str(good)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 0 failed"
+    assert main(["promql", "test", str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}:4: up" in out and "got 1, expected 2" in out
+    assert out.splitlines()[-1] == "2 passed, 1 failed"
