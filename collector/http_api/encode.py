@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from collector.model import Labels
+from collector.promql.formatting import format_float
 from collector.promql.result import Matrix, QueryResult, Scalar, Series, String, Vector
 
 __all__ = [
@@ -66,31 +67,6 @@ def json_string(text: str) -> str:
     if _NEEDS_ESCAPE.search(text) is None:
         return f'"{text}"'
     return f'"{text.translate(_ESCAPE_TABLE)}"'
-
-
-def format_float(value: float) -> str:
-    """Go's ``strconv.FormatFloat(value, 'f', -1, 64)``: the shortest digits that read back
-    as the same float, never with an exponent.
-
-    >>> format_float(1e-10), format_float(1e21), format_float(-0.0), format_float(float("inf"))
-    ('0.0000000001', '1000000000000000000000', '-0', '+Inf')
-    """
-    text = repr(float(value))
-    special = _SPECIAL.get(text)
-    if special is not None:
-        return special
-    if "e" not in text:
-        return text[:-2] if text.endswith(".0") else text
-    # Python and Go both pick the shortest round-tripping digits; only the layout differs.
-    mantissa, exponent = text.split("e")
-    sign = "-" if mantissa.startswith("-") else ""
-    digits = mantissa.lstrip("-").replace(".", "")
-    point = int(exponent) + 1  # digits before the decimal point
-    if point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    if point >= len(digits):
-        return f"{sign}{digits}{'0' * (point - len(digits))}"
-    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 def format_value(value: float) -> str:
