@@ -35,8 +35,11 @@ class Client:
     def start(self) -> None:
         """Create the tracing pipeline (its export thread starts here, not at import)."""
         from sloscope._self_metrics import register_self_metrics
+        from sloscope.process_metrics import register_process_metrics
 
         register_self_metrics(self)
+        if self.options.metrics:
+            register_process_metrics(self.registry)
         if self.options.traces:
             from sloscope._tracing import build_tracer_provider
 
