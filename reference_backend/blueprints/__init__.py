@@ -1,0 +1,1 @@
+"""The shop's blueprints, one module per area (see ``reference_backend.BLUEPRINTS``)."""
