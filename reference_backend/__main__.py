@@ -60,8 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--threads", type=int, default=8)
     serve.set_defaults(run=_serve)
+    faults = commands.add_parser("faults", help="list and switch faults of a running shop")
+    faults.add_argument("rest", nargs=argparse.REMAINDER)
+    faults.set_defaults(run=lambda a: _faults(a.rest))
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
+
+
+def _faults(rest: list[str]) -> int:
+    from reference_backend.faults_cli import main as faults_main
+
+    return faults_main(rest)
 
 
 if __name__ == "__main__":

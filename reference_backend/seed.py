@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete, insert, text
 
 from reference_backend.models import Category, Customer, Inventory, Order, OrderItem, Product
 
@@ -91,8 +91,23 @@ def seed(engine: Engine, plan: SeedPlan) -> dict[str, int]:
             (OrderItem, items),
         ):
             _insert(conn, model, rows)
+        if conn.dialect.name == "postgresql":
+            _reset_sequences(conn)
     return {"products": len(products), "customers": len(customers), "orders": len(orders),
             "order_items": len(items)}  # fmt: skip
+
+
+def _reset_sequences(conn) -> None:
+    """Rows went in with explicit ids: move each id sequence past them, or the next insert
+    without an id would collide (SQLite needs nothing: it continues after the largest rowid)."""
+    for model in (Category, Product, Customer, Order, OrderItem):
+        table = model.__tablename__
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+        )
 
 
 def _history(rng: random.Random, plan: SeedPlan, products: list[dict], now: dt.datetime):

@@ -21,7 +21,10 @@ def build_state(settings: Settings) -> ShopState:
     replica = primary
     if settings.read_database_url:
         replica = make_engine(settings.read_database_url, settings, "replica")
-    redis_client = _redis(settings)
+    from reference_backend.faults import Faults
+
+    faults = Faults()  # first: the Redis client goes behind its redis_outage switch
+    redis_client = faults.wrap_redis(_redis(settings))
     state = ShopState(
         settings=settings,
         primary=primary,
@@ -31,9 +34,7 @@ def build_state(settings: Settings) -> ShopState:
         redis=redis_client,
         jobs=JobWorker(workers=2, maxsize=1000, max_attempts=4, name="shop"),
     )
-    from reference_backend.faults import Faults
-
-    state.faults = Faults()
+    state.faults = faults
     if settings.scheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 

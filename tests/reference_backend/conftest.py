@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
+from sqlalchemy import create_engine
 
 import sloscope
 from reference_backend import create_app
+from reference_backend.db import create_schema
 from reference_backend.seed import SeedPlan, seed
 from reference_backend.settings import Settings
 
@@ -52,9 +54,13 @@ def make_app(sdk, settings: Settings) -> Iterator[Callable[..., object]]:
     apps = []
 
     def make(plan: SeedPlan | None = SMALL_SHOP):
-        app = create_app(settings)
         if plan is not None:
-            seed(app.extensions["shop"].primary, plan)
+            # Seed before the app starts, as in production: its start-up warms caches.
+            engine = create_engine(settings.database_url)
+            create_schema(engine)
+            seed(engine, plan)
+            engine.dispose()
+        app = create_app(settings)
         apps.append(app)
         return app
 
