@@ -19,7 +19,6 @@ _PLANNED = {
     "demo": "run the reference backend, load and the dashboard in one go",
     "rules": "check and evaluate Prometheus rule files",
     "slo": "validate SLO specs and generate their rules",
-    "load": "drive load against the reference backend",
 }
 
 
@@ -63,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("files", metavar="FILE", nargs="+")
     test.set_defaults(run=_lazy("sloscope.server.promql_command", "run_test"))
 
+    load = commands.add_parser(
+        "load", help="drive load against the reference shop (see --help of the subcommand)"
+    )
+    load.add_argument("args", nargs=argparse.REMAINDER, help="the load generator's arguments")
+
     for name, what in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{what} (not built yet)")
         planned.add_argument("args", nargs=argparse.REMAINDER)
@@ -89,6 +93,13 @@ def _not_built(name: str, what: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sloscope`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["load"] and argv[1:2] not in (["-h"], ["--help"]):
+        # Everything after `load` belongs to the load generator's own parser (argparse's
+        # REMAINDER would stop at the first --option).
+        from sloscope.server.load_command import run_load
+
+        return run_load(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.run(args) or 0)
 

@@ -19,6 +19,12 @@ SMALL_SHOP = SeedPlan(products=200, customers=30, orders=300)
 
 
 @pytest.fixture
+def small_shop() -> SeedPlan:
+    """The default seed of ``make_app`` (tests that need its sizes ask for it)."""
+    return SMALL_SHOP
+
+
+@pytest.fixture
 def sdk() -> Iterator[sloscope._client.Client]:
     client = sloscope.init(
         service_name="shop-test",
