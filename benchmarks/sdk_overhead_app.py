@@ -43,9 +43,8 @@ def build(variant: str) -> Flask:
         FlaskInstrumentor().instrument_app(app)
         PrometheusMetrics(app)
     elif variant.startswith("sloscope"):
-        import sloscope.flask
-
         import sloscope
+        import sloscope.flask
 
         traces = variant == "sloscope-full"
         sloscope.init(service_name="bench", traces=traces, span_exporter=DroppingExporter())
