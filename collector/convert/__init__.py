@@ -1,0 +1,1 @@
+"""Pure conversions from wire formats to samples, spans and events (no I/O, no Flask)."""

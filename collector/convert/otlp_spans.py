@@ -1,0 +1,190 @@
+"""OTLP trace export requests to :class:`~collector.store.spans.SpanRecord` (pure).
+
+Validation follows what the OTLP spec calls invalid: a trace id that is not 16 bytes or is
+all zeros, a span id that is not 8 bytes or is all zeros, a parent span id present but not
+8 bytes, and (ours) a span ending before it starts. Invalid spans are counted per reason and
+reported in a ``partial_success`` message; the rest of the batch is kept.
+
+HTTP semantic conventions of both generations are understood: ``http.route``;
+``http.response.status_code`` (stable) or ``http.status_code`` (before v1.21);
+``http.request.method`` (stable) or ``http.method``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from collector.store.spans import SpanKind, SpanRecord, StatusCode
+
+__all__ = ["MAX_ITEMS_PER_SPAN", "MAX_VALUE_CHARS", "ConversionResult", "convert_request"]
+
+UNKNOWN_SERVICE = "unknown_service"  # the SDKs' own fallback when service.name is unset
+#: Attributes, events and links kept per span (the SDKs' default limit is 128 too).
+MAX_ITEMS_PER_SPAN = 128
+#: String attribute values are cut to this many characters.
+MAX_VALUE_CHARS = 4096
+_STATUS_KEYS = ("http.response.status_code", "http.status_code")
+_METHOD_KEYS = ("http.request.method", "http.method")
+
+
+@dataclass
+class ConversionResult:
+    """The valid spans of a request, and how many were rejected for which reason."""
+
+    spans: list[SpanRecord] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    truncated: int = 0  # attributes, events or links dropped by the per-span limits
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def message(self) -> str:
+        """The ``partial_success.error_message``: empty when nothing was rejected."""
+        if not self.rejected:
+            return ""
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(self.rejected.items()))
+        return f"rejected {self.rejected_total} spans: {reasons}"
+
+
+def convert_request(request: ExportTraceServiceRequest) -> ConversionResult:
+    """Every span of ``request`` as a record, or a count of why it was rejected.
+
+    >>> convert_request(ExportTraceServiceRequest()).spans
+    []
+    """
+    result = ConversionResult()
+    for resource_spans in request.resource_spans:
+        resource = _attributes(resource_spans.resource.attributes, result)
+        service = str(resource.get("service.name") or UNKNOWN_SERVICE)
+        for scope_spans in resource_spans.scope_spans:
+            scope = scope_spans.scope.name
+            for span in scope_spans.spans:
+                problem = _problem(span)
+                if problem:
+                    result.rejected[problem] += 1
+                    continue
+                result.spans.append(_record(span, service, scope, resource, result))
+    return result
+
+
+def _problem(span: Span) -> str | None:
+    """Why a span is invalid, or None."""
+    if len(span.trace_id) != 16 or not any(span.trace_id):
+        return "invalid trace_id"
+    if len(span.span_id) != 8 or not any(span.span_id):
+        return "invalid span_id"
+    if span.parent_span_id and len(span.parent_span_id) != 8:
+        return "invalid parent_span_id"
+    if span.end_time_unix_nano < span.start_time_unix_nano:
+        return "end before start"
+    return None
+
+
+def _record(
+    span: Span, service: str, scope: str, resource: dict[str, Any], result: ConversionResult
+) -> SpanRecord:
+    attributes = _attributes(span.attributes, result)
+    status = attributes.get(_STATUS_KEYS[0], attributes.get(_STATUS_KEYS[1]))
+    method = attributes.get(_METHOD_KEYS[0], attributes.get(_METHOD_KEYS[1]))
+    route = attributes.get("http.route")
+    kind = span.kind if span.kind in SpanKind._value2member_map_ else 0
+    code = span.status.code if span.status.code in StatusCode._value2member_map_ else 0
+    return SpanRecord(
+        trace_id=bytes(span.trace_id),
+        span_id=bytes(span.span_id),
+        parent_span_id=bytes(span.parent_span_id) if any(span.parent_span_id) else None,
+        service=service,
+        name=span.name,
+        kind=SpanKind(kind),
+        start_time_unix_nano=span.start_time_unix_nano,
+        duration_ns=span.end_time_unix_nano - span.start_time_unix_nano,
+        status_code=StatusCode(code),
+        status_message=span.status.message[:MAX_VALUE_CHARS],
+        http_route=route if isinstance(route, str) else None,
+        http_method=method if isinstance(method, str) else None,
+        http_status_code=_status_code(status),
+        scope_name=scope,
+        attributes=attributes,
+        events=_events(span, result),
+        links=_links(span, result),
+        resource_attributes=resource,
+    )
+
+
+def _status_code(value: Any) -> int | None:
+    """An HTTP status code from an int or a numeric string (some SDKs send strings)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 1000 else None
+    if isinstance(value, str) and value.isdigit() and len(value) <= 3:
+        return int(value)
+    return None
+
+
+def _events(span: Span, result: ConversionResult) -> list[dict[str, Any]]:
+    result.truncated += max(0, len(span.events) - MAX_ITEMS_PER_SPAN)
+    return [
+        {
+            "time_unix_nano": event.time_unix_nano,
+            "name": event.name[:MAX_VALUE_CHARS],
+            "attributes": _attributes(event.attributes, result),
+        }
+        for event in span.events[:MAX_ITEMS_PER_SPAN]
+    ]
+
+
+def _links(span: Span, result: ConversionResult) -> list[dict[str, Any]]:
+    result.truncated += max(0, len(span.links) - MAX_ITEMS_PER_SPAN)
+    return [
+        {
+            "trace_id": link.trace_id.hex(),
+            "span_id": link.span_id.hex(),
+            "attributes": _attributes(link.attributes, result),
+        }
+        for link in span.links[:MAX_ITEMS_PER_SPAN]
+    ]
+
+
+def _attributes(pairs: list[KeyValue], result: ConversionResult) -> dict[str, Any]:
+    """OTLP key-values as a JSON-ready dict; the first value of a repeated key wins."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if len(out) >= MAX_ITEMS_PER_SPAN:
+            result.truncated += 1
+            continue
+        if pair.key not in out:
+            out[pair.key] = _value(pair.value, depth=0)
+    return out
+
+
+def _value(value: AnyValue, depth: int) -> Any:
+    """An AnyValue as JSON: scalars as themselves, bytes as base64, nesting bounded."""
+    which = value.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "string_value":
+        return value.string_value[:MAX_VALUE_CHARS]
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value[:MAX_VALUE_CHARS]).decode("ascii")
+    if which in ("array_value", "kvlist_value") and depth >= 4:
+        return None
+    if which == "array_value":
+        items = value.array_value.values[:MAX_ITEMS_PER_SPAN]
+        return [_value(v, depth + 1) for v in items]
+    if which == "kvlist_value":
+        items = value.kvlist_value.values[:MAX_ITEMS_PER_SPAN]
+        return {kv.key: _value(kv.value, depth + 1) for kv in items}
+    if which == "double_value":
+        number = value.double_value
+        return number if number == number and abs(number) != float("inf") else str(number)
+    return getattr(value, which)
