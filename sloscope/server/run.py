@@ -17,9 +17,10 @@ __all__ = ["create_http_app", "run_server"]
 log = logging.getLogger("sloscope.server")
 
 
-def create_http_app(store):
-    """The Flask app served on ``server.listen``: health, and Prometheus' HTTP API over the
-    store (so Grafana can use sloscope as a Prometheus data source)."""
+def create_http_app(store, collector=None):
+    """The Flask app served on ``server.listen``: health, Prometheus' HTTP API over the store
+    (so Grafana can use sloscope as a Prometheus data source) and, given the collector's parts,
+    the OTLP/HTTP paths and the trace API."""
     from flask import Flask
 
     from collector.http_api import create_api_blueprint
@@ -28,6 +29,9 @@ def create_http_app(store):
     app = Flask("sloscope")
     app.extensions["sloscope.store"] = store
     app.register_blueprint(create_api_blueprint(Engine(store), store), url_prefix="/api/v1")
+    if collector is not None:
+        app.register_blueprint(collector.otlp_blueprint("otlp"))
+        app.register_blueprint(collector.trace_blueprint())
 
     @app.get("/-/healthy")
     def healthy():
@@ -56,7 +60,9 @@ def _apply_flags(config: Config, args: argparse.Namespace) -> Config:
 def run_server(args: argparse.Namespace) -> int:
     from waitress import create_server
 
+    from sloscope.server.collector_role import build_collector
     from sloscope.server.maintenance import MaintenanceLoop
+    from sloscope.server.otlp_listeners import OtlpListeners
 
     try:
         config = _apply_flags(config_for(args.config), args)
@@ -67,10 +73,13 @@ def run_server(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(str(exc))
     loop = MaintenanceLoop(store, config.storage.retention_ms)
+    collector = build_collector(store)
     listen = config.server.listen
-    http = create_server(create_http_app(store), host=listen.host, port=listen.port)
+    http = create_server(create_http_app(store, collector), host=listen.host, port=listen.port)
+    otlp = OtlpListeners(collector, config.otlp)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     loop.start()
+    otlp.start()
     log.info(
         "sloscope server on http://%s:%s (pid %d), store %s",
         listen.host,
@@ -85,6 +94,7 @@ def run_server(args: argparse.Namespace) -> int:
     finally:
         log.info("shutting down: flushing the store")
         http.close()
+        otlp.stop()
         loop.stop()
         store.close()
     return 0
