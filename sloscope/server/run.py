@@ -30,8 +30,11 @@ def create_http_app(store, collector=None):
     app.extensions["sloscope.store"] = store
     app.register_blueprint(create_api_blueprint(Engine(store), store), url_prefix="/api/v1")
     if collector is not None:
+        from collector.receivers.remote_write import create_remote_write_blueprint
+
         app.register_blueprint(collector.otlp_blueprint("otlp"))
         app.register_blueprint(collector.trace_blueprint())
+        app.register_blueprint(create_remote_write_blueprint(store))
 
     @app.get("/-/healthy")
     def healthy():

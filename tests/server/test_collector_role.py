@@ -101,3 +101,18 @@ def test_main_port_serves_otlp_and_the_trace_api(store):
     assert reply.status_code == 200, reply.data
     assert value_now(store, 'queue_depth{job="shop"}') == [7.0]
     assert client.get("/api/traces/search?service=shop").status_code == 200
+
+
+def test_main_port_takes_remote_write(store):
+    from collector.receivers.remote_write import encode_write_request
+
+    client = create_http_app(store, build_collector(store)).test_client()
+    now_ms = time.time_ns() // 1_000_000
+    body = encode_write_request([({"__name__": "up", "job": "node"}, [(now_ms, 1.0)])])
+    reply = client.post(
+        "/api/v1/write",
+        data=body,
+        headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"},
+    )
+    assert reply.status_code == 204, reply.data
+    assert value_now(store, 'up{job="node"}') == [1.0]
