@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -28,7 +29,7 @@ from collector.convert.otlp_delta import DeltaAccumulator
 from collector.convert.otlp_metrics import convert_metrics
 from collector.store.interfaces import Appender
 
-__all__ = ["OtlpIngest", "Overloaded", "TracesSink"]
+__all__ = ["IngestCounts", "OtlpIngest", "Overloaded", "TracesSink"]
 
 #: ``sink(request) -> (accepted spans, rejected spans, partial_success message)``.
 TracesSink = Callable[[ExportTraceServiceRequest], tuple[int, int, str]]
@@ -42,12 +43,25 @@ class Overloaded(RuntimeError):
         self.retry_after_s = retry_after_s
 
 
+@dataclass(frozen=True)
+class IngestCounts:
+    """A copy of :class:`OtlpIngest`'s counters: ``accepted`` by signal, ``refused`` by
+    ``(signal, reason)`` and the exports ``in_flight`` when it was taken."""
+
+    accepted: dict[str, int]
+    refused: dict[tuple[str, str], int]
+    in_flight: int
+
+
 class OtlpIngest:
     """One receiver-wide pipeline; share one instance between the HTTP and gRPC receivers
     so that they share the delta totals and the in-flight bound.
 
     ``dropped`` counts what was not stored, by reason (conversion rejections, store
-    rejections, exemplars, overload refusals).
+    rejections, exemplars, overload refusals). For the collector's own ``/metrics``,
+    :meth:`counts` copies the same refusals keyed by ``(signal, reason)``, what was accepted
+    by signal (``points`` converted, ``samples`` stored, ``spans`` accepted) and how many
+    exports are in flight.
     """
 
     def __init__(
@@ -66,6 +80,10 @@ class OtlpIngest:
         self.accumulator = accumulator if accumulator is not None else DeltaAccumulator()
         self.retry_after_s = retry_after_s
         self.dropped: Counter[str] = Counter()
+        self.max_in_flight = max_in_flight
+        self._accepted: Counter[str] = Counter()
+        self._refused: Counter[tuple[str, str]] = Counter()
+        self._in_flight = 0
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._metrics_lock = threading.Lock()
         self._dropped_lock = threading.Lock()
@@ -73,16 +91,33 @@ class OtlpIngest:
     @contextmanager
     def _slot(self) -> Iterator[None]:
         if not self._slots.acquire(blocking=False):
-            self._count({"overloaded": 1})
+            self._count("exports", {"overloaded": 1})
             raise Overloaded(self.retry_after_s)
+        self._add_in_flight(1)
         try:
             yield
         finally:
+            self._add_in_flight(-1)
             self._slots.release()
 
-    def _count(self, reasons: dict[str, int]) -> None:
+    def _add_in_flight(self, delta: int) -> None:
         with self._dropped_lock:
-            self.dropped.update({k: v for k, v in reasons.items() if v})
+            self._in_flight += delta
+
+    def _count(self, signal: str, reasons: dict[str, int]) -> None:
+        nonzero = {k: v for k, v in reasons.items() if v}
+        with self._dropped_lock:
+            self.dropped.update(nonzero)
+            self._refused.update({(signal, k): v for k, v in nonzero.items()})
+
+    def _accept(self, signals: dict[str, int]) -> None:
+        with self._dropped_lock:
+            self._accepted.update({k: v for k, v in signals.items() if v})
+
+    def counts(self) -> IngestCounts:
+        """A consistent copy of the counters, taken under their lock."""
+        with self._dropped_lock:
+            return IngestCounts(dict(self._accepted), dict(self._refused), self._in_flight)
 
     def export_metrics(self, request: ExportMetricsServiceRequest) -> tuple[int, str]:
         """Store what converts; ``(rejected data points, message)`` for partial_success.
@@ -94,9 +129,15 @@ class OtlpIngest:
             result = convert_metrics(request, self.accumulator)
             stored = self.appender.append(result.samples) if result.samples else None
         store_rejected = stored.rejected if stored is not None else {}
-        self._count({reason.value: n for reason, n in result.rejected.items()})
-        self._count({reason.value: n for reason, n in store_rejected.items()})
-        self._count({"exemplars_unsupported": result.exemplars_dropped})
+        self._accept(
+            {
+                "points": result.points - result.rejected_points,
+                "samples": stored.appended if stored is not None else 0,
+            }
+        )
+        self._count("points", {reason.value: n for reason, n in result.rejected.items()})
+        self._count("samples", {reason.value: n for reason, n in store_rejected.items()})
+        self._count("exemplars", {"exemplars_unsupported": result.exemplars_dropped})
         messages = [result.message()] if result.rejected_points else []
         if store_rejected:
             detail = ", ".join(f"{n} {r.value}" for r, n in store_rejected.items())
@@ -108,6 +149,7 @@ class OtlpIngest:
         if self.traces_sink is None:
             raise LookupError("no traces sink configured")
         with self._slot():
-            _accepted, rejected, message = self.traces_sink(request)
-        self._count({"spans_rejected": rejected})
+            accepted, rejected, message = self.traces_sink(request)
+        self._accept({"spans": accepted})
+        self._count("spans", {"spans_rejected": rejected})
         return rejected, message
