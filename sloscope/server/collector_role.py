@@ -2,15 +2,22 @@
 
 One ``OtlpIngest`` serves the main port's ``/v1/*`` paths, the dedicated OTLP/HTTP port and
 OTLP/gRPC, so delta totals and the in-flight bound are shared; one traces sink writes spans and
-their RED series.
+their RED series. ``scrape_configs`` become a :class:`Scraping` (a scraper on its own APScheduler
+background scheduler) and ``rum.apps`` the RUM beacon blueprint.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CollectorParts", "build_collector"]
+from sloscope.server.config_lists import RumAppConfig, ScrapeJobConfig
+
+__all__ = ["CollectorParts", "Scraping", "build_collector", "build_scraping", "rum_blueprint"]
+
+log = logging.getLogger("sloscope.server")
 
 
 @dataclass
@@ -42,3 +49,71 @@ def build_collector(store) -> CollectorParts:
     span_store.create()
     sink = make_traces_sink(span_store, store, RedAccumulator())
     return CollectorParts(OtlpIngest(store, traces_sink=sink), span_store, sink)
+
+
+@dataclass
+class Scraping:
+    """The configured scrape jobs: a scraper whose jobs run on a daemon background scheduler."""
+
+    scraper: Any  # collector.receivers.scrape.Scraper
+    scheduler: Any  # apscheduler.schedulers.background.BackgroundScheduler
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Remove the jobs, then wait for a scrape in progress (so it lands before close)."""
+        self.scraper.stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+
+def scrape_config(job: ScrapeJobConfig):
+    """One configured job as the scraper's ``ScrapeConfig``."""
+    from collector.receivers.scrape import ScrapeConfig
+
+    if any(static.labels for static in job.static_configs):
+        log.warning("scrape job %s: static_configs labels are not supported yet", job.job_name)
+    return ScrapeConfig(
+        job.job_name,
+        targets=job.targets,
+        metrics_path=job.metrics_path,
+        scheme=job.scheme,
+        interval_s=job.scrape_interval_ms / 1000,
+        timeout_s=job.scrape_timeout_ms / 1000,
+        honor_labels=job.honor_labels,
+        file_sd_path=job.file_sd_path,
+    )
+
+
+def build_scraping(store, jobs: Sequence[ScrapeJobConfig]) -> Scraping | None:
+    """A scraper over *store* with its jobs added to a (not yet started) scheduler; None if
+    there are no jobs."""
+    if not jobs:
+        return None
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from collector.receivers.scrape import Scraper
+
+    scraper = Scraper(store, [scrape_config(job) for job in jobs])
+    scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
+    scraper.start(scheduler)
+    return Scraping(scraper, scheduler)
+
+
+def rum_blueprint(store, apps: Sequence[RumAppConfig], stats=None):
+    """The RUM beacon receiver for *apps* (creating its event table); None if there are none.
+    ``stats`` (a RumStats) collects its counts for the self-metrics."""
+    if not apps:
+        return None
+    from collector.receivers.rum import RumApp, RumEventStore, create_rum_blueprint
+
+    events = RumEventStore(store.engine)
+    events.create()
+    by_name = {
+        app.name: RumApp(
+            app.name, app.public_key, list(app.allowed_origins), app.rate_per_s, app.burst
+        )
+        for app in apps
+    }
+    return create_rum_blueprint(store, events, by_name, stats=stats)

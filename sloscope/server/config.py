@@ -14,19 +14,34 @@ not here; the loader never reads ``os.environ`` itself.
 
 from __future__ import annotations
 
-import enum
-import ipaddress
-import logging
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from sloscope.server.config_lists import (
+    LIST_SCHEMA,
+    ListSections,
+    RumAppConfig,
+    RumConfig,
+    ScrapeJobConfig,
+    StaticConfig,
+    list_env_problems,
+    read_list_sections,
+)
+from sloscope.server.config_values import (
+    ListenAddress,
+    LogLevel,
+    env_int,
+    int_between,
+    parse_data_dir,
+    parse_listen,
+    parse_log_level,
+    parse_storage_url,
+    positive_duration,
+)
 from sloscope.server.config_yaml import Origin, Problem, closest, read_yaml_file
-from sloscope.server.durations import parse_duration
 
 __all__ = [
     "CONFIG_PATH_ENV",
@@ -37,7 +52,11 @@ __all__ = [
     "LogLevel",
     "OtlpConfig",
     "Problem",
+    "RumAppConfig",
+    "RumConfig",
+    "ScrapeJobConfig",
     "ServerConfig",
+    "StaticConfig",
     "StorageConfig",
     "load_config",
 ]
@@ -45,32 +64,6 @@ __all__ = [
 _ENV_PREFIX = "SLOSCOPE_"
 #: Names the configuration file; reserved, so the loader skips it among ``SLOSCOPE_*``.
 CONFIG_PATH_ENV = "SLOSCOPE_CONFIG"
-
-
-class LogLevel(enum.StrEnum):
-    """The server's log level (``log.level``)."""
-
-    DEBUG = "debug"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-    @property
-    def logging_level(self) -> int:
-        """The matching :mod:`logging` level number, e.g. ``logging.INFO``."""
-        return logging.getLevelNamesMapping()[self.name]
-
-
-@dataclass(frozen=True)
-class ListenAddress:
-    """A ``host:port`` to listen on; port 0 asks the OS for a free port."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +113,9 @@ class Config:
     otlp: OtlpConfig = field(default_factory=OtlpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    #: File only (no environment variables); see :mod:`sloscope.server.config_lists`.
+    scrape_configs: tuple[ScrapeJobConfig, ...] = ()
+    rum: RumConfig = field(default_factory=RumConfig)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -151,15 +147,17 @@ def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str])
     """
     problems: list[Problem] = []
     values: _Values = {}
+    lists = ListSections()
     if path is not None:
         raw, file_problems = read_yaml_file(os.fspath(path), _SCHEMA)
+        lists, file_problems = read_list_sections(os.fspath(path), file_problems)
         file_values = {_BY_KEY[key]: value for key, value in raw.items()}
         values.update(_validate(file_values, file_problems))
         problems += sorted(file_problems, key=lambda p: (p.origin.line or 0, p.origin.column or 0))
     env_values, env_problems = _read_environ(environ)
     values.update(_validate(env_values, env_problems))
-    problems += env_problems
-    config = _assemble(values)
+    problems += env_problems + list_env_problems(environ)
+    config = _assemble(values, lists)
     problems += _cross_check(config, {s: origin for s, (_, origin) in values.items()})
     if problems:
         raise ConfigError(problems)
@@ -200,18 +198,18 @@ def _validate(raw: _Values, problems: list[Problem]) -> _Values:
     return parsed
 
 
-def _assemble(values: _Values) -> Config:
+def _assemble(values: _Values, lists: ListSections) -> Config:
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         kwargs = {s.attr: value for s, (value, _) in values.items() if s.section == name}
         sections[name] = cls(**kwargs)
-    return Config(**sections)
+    return Config(**sections, scrape_configs=lists.scrape_configs, rum=lists.rum)
 
 
 def _cross_check(config: Config, origins: Mapping[_Setting, Origin]) -> list[Problem]:
     """Rules between keys; reported at the key that was set (the later one if both were)."""
     problems: list[Problem] = []
-    listeners = [s for s in _SETTINGS if s.parse is _listen]
+    listeners = [s for s in _SETTINGS if s.parse is parse_listen]
     for i, later in enumerate(listeners):
         for earlier in listeners[:i]:
             at, other = (later, earlier) if later in origins else (earlier, later)
@@ -234,126 +232,6 @@ def _clash(a: ListenAddress, b: ListenAddress) -> bool:
     wildcard = {"0.0.0.0", "::"}
     same_host = a.host == b.host or a.host in wildcard or b.host in wildcard
     return a.port != 0 and a.port == b.port and same_host
-
-
-# --- value parsers: raw YAML/env value -> typed value, or ValueError("expected ..., got ...") --
-
-
-def _expect(expected: str, raw: object, reason: str = "") -> ValueError:
-    suffix = f" ({reason})" if reason else ""
-    return ValueError(f"expected {expected}, got {'null' if raw is None else repr(raw)}{suffix}")
-
-
-_LISTEN = "host:port like 127.0.0.1:9900, 0.0.0.0:9900 or [::1]:9900"
-_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
-
-
-def _listen(raw: object) -> ListenAddress:
-    if not isinstance(raw, str):
-        raise _expect(_LISTEN, raw)
-    host, colon, port = raw.rpartition(":")
-    if not colon or not host:
-        raise _expect(_LISTEN, raw)
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-        if not _is_ip(host, ipaddress.IPv6Address):
-            raise _expect(_LISTEN, raw, f"{host!r} is not an IPv6 address")
-    elif ":" in host:
-        raise _expect(_LISTEN, raw, "put an IPv6 address in brackets")
-    elif re.fullmatch(r"[0-9.]+", host):
-        if not _is_ip(host, ipaddress.IPv4Address):
-            raise _expect(_LISTEN, raw, f"{host!r} is not an IPv4 address")
-    elif len(host) > 253 or not _HOSTNAME.fullmatch(host):
-        raise _expect(_LISTEN, raw, f"{host!r} is not a host name")
-    if not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535:
-        raise _expect(_LISTEN, raw, "the port must be a number from 0 to 65535")
-    return ListenAddress(host, int(port))
-
-
-def _is_ip(text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
-    try:
-        kind(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _data_dir(raw: object) -> Path:
-    if not isinstance(raw, str) or not raw or "\0" in raw:
-        raise _expect("a directory path", raw)
-    return Path(raw)
-
-
-_URL = "'' (SQLite in server.data_dir), a sqlite:///path URL or a postgresql:// URL"
-_POSTGRES = ("postgresql", "postgresql+psycopg")
-
-
-def _storage_url(raw: object) -> str:
-    if not isinstance(raw, str):
-        raise _expect(_URL, raw)
-    if raw == "":
-        return ""
-    shown = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", raw)  # never echo a password
-    scheme, sep, rest = raw.partition("://")
-    if not sep:
-        raise _expect(_URL, shown)
-    if scheme == "sqlite":
-        if not rest.startswith("/") or rest == "/":
-            raise _expect(_URL, shown, "sqlite:///relative.db or sqlite:////absolute/path.db")
-        return raw
-    if scheme in _POSTGRES:
-        try:
-            _ = urlsplit(raw).port  # raises on a port that is not a number
-        except ValueError as exc:
-            raise _expect(_URL, shown, str(exc)) from None
-        # The bare dialect name means psycopg2 to SQLAlchemy; we ship psycopg 3.
-        return f"postgresql+psycopg://{rest}"
-    reason = "write postgresql://" if scheme == "postgres" else f"unsupported scheme {scheme!r}"
-    raise _expect(_URL, shown, reason)
-
-
-_DURATION = "a duration like 30d, 12h or 90m"
-
-
-def _positive_duration(raw: object) -> int:
-    # YAML reads a bare 0 (or 30) as an int; Prometheus' YAML decoding sees the text.
-    text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-    if not isinstance(text, str):
-        raise _expect(_DURATION, raw)
-    try:
-        ms = parse_duration(text)
-    except ValueError as exc:
-        # Add the parser's reason unless it merely repeats the input ("not a valid ...").
-        raise _expect(_DURATION, text, "" if repr(text) in str(exc) else str(exc)) from None
-    if ms <= 0:
-        raise _expect("a duration greater than 0", text)
-    return ms
-
-
-def _int_between(low: int, high: int | None = None) -> Callable[[object], int]:
-    expected = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
-
-    def parse(raw: object) -> int:
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < low:
-            raise _expect(expected, raw)
-        if high is not None and raw > high:
-            raise _expect(expected, raw)
-        return raw
-
-    return parse
-
-
-def _env_int(text: str) -> object:
-    """Environment values are text: turn plain integers into ints, leave the rest to fail."""
-    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else text
-
-
-def _log_level(raw: object) -> LogLevel:
-    names = [level.value for level in LogLevel]
-    if isinstance(raw, str) and raw in names:
-        return LogLevel(raw)
-    match = closest(raw.lower(), names) if isinstance(raw, str) else None
-    raise _expect(f"one of {', '.join(names)}", raw, f"did you mean {match!r}?" if match else "")
 
 
 @dataclass(frozen=True)
@@ -382,18 +260,19 @@ _SECTIONS: dict[str, type[Any]] = {
     "log": LogConfig,
 }
 _SETTINGS = (
-    _Setting("server", "listen", "listen", _listen),
-    _Setting("server", "data_dir", "data_dir", _data_dir),
-    _Setting("otlp", "http_listen", "http_listen", _listen),
-    _Setting("otlp", "grpc_listen", "grpc_listen", _listen),
-    _Setting("storage", "url", "url", _storage_url),
-    _Setting("storage", "retention", "retention_ms", _positive_duration),
-    _Setting("storage", "wal_flush_samples", "wal_flush_samples", _int_between(1000), _env_int),
-    _Setting("storage", "chunk_samples", "chunk_samples", _int_between(16, 8192), _env_int),
-    _Setting("storage", "head_max_span", "head_max_span_ms", _positive_duration),
-    _Setting("log", "level", "level", _log_level),
+    _Setting("server", "listen", "listen", parse_listen),
+    _Setting("server", "data_dir", "data_dir", parse_data_dir),
+    _Setting("otlp", "http_listen", "http_listen", parse_listen),
+    _Setting("otlp", "grpc_listen", "grpc_listen", parse_listen),
+    _Setting("storage", "url", "url", parse_storage_url),
+    _Setting("storage", "retention", "retention_ms", positive_duration),
+    _Setting("storage", "wal_flush_samples", "wal_flush_samples", int_between(1000), env_int),
+    _Setting("storage", "chunk_samples", "chunk_samples", int_between(16, 8192), env_int),
+    _Setting("storage", "head_max_span", "head_max_span_ms", positive_duration),
+    _Setting("log", "level", "level", parse_log_level),
 )
 # setting -> (value, where it was set); raw before validation, typed after
 _Values = dict[_Setting, tuple[object, Origin]]
 _BY_KEY = {(s.section, s.key): s for s in _SETTINGS}
 _SCHEMA = {name: [s.key for s in _SETTINGS if s.section == name] for name in _SECTIONS}
+_SCHEMA.update(LIST_SCHEMA)

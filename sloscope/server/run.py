@@ -7,9 +7,10 @@ import dataclasses
 import logging
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
-from sloscope.server.config import Config, ListenAddress
+from sloscope.server.config import Config, ListenAddress, RumAppConfig
 from sloscope.server.settings import CommandError, config_for, fail, open_store
 
 __all__ = ["create_http_app", "run_server"]
@@ -17,10 +18,10 @@ __all__ = ["create_http_app", "run_server"]
 log = logging.getLogger("sloscope.server")
 
 
-def create_http_app(store, collector=None):
+def create_http_app(store, collector=None, *, rum_apps: Sequence[RumAppConfig] = ()):
     """The Flask app served on ``server.listen``: health, Prometheus' HTTP API over the store
-    (so Grafana can use sloscope as a Prometheus data source) and, given the collector's parts,
-    the OTLP/HTTP paths and the trace API."""
+    (so Grafana can use sloscope as a Prometheus data source), given the collector's parts the
+    OTLP/HTTP paths and the trace API, and given ``rum.apps`` the RUM beacon paths."""
     from flask import Flask
 
     from collector.http_api import create_api_blueprint
@@ -29,12 +30,28 @@ def create_http_app(store, collector=None):
     app = Flask("sloscope")
     app.extensions["sloscope.store"] = store
     app.register_blueprint(create_api_blueprint(Engine(store), store), url_prefix="/api/v1")
+    parts: dict = {"store": store}
+    appender = store if collector is None else collector.ingest.appender
     if collector is not None:
         from collector.receivers.remote_write import create_remote_write_blueprint
 
         app.register_blueprint(collector.otlp_blueprint("otlp"))
         app.register_blueprint(collector.trace_blueprint())
-        app.register_blueprint(create_remote_write_blueprint(store))
+        remote_write = create_remote_write_blueprint(appender)
+        app.register_blueprint(remote_write)
+        parts.update(ingest=collector.ingest, remote_write=remote_write.stats, appender=appender)
+    if rum_apps:
+        from collector.receivers.rum import RumStats
+        from sloscope.server.collector_role import rum_blueprint
+
+        parts["rum"] = RumStats()
+        app.register_blueprint(rum_blueprint(appender, rum_apps, stats=parts["rum"]))
+    from sloscope.server.self_metrics import (
+        build_self_metrics_registry,
+        create_self_metrics_blueprint,
+    )
+
+    app.register_blueprint(create_self_metrics_blueprint(build_self_metrics_registry(**parts)))
 
     @app.get("/-/healthy")
     def healthy():
@@ -63,9 +80,10 @@ def _apply_flags(config: Config, args: argparse.Namespace) -> Config:
 def run_server(args: argparse.Namespace) -> int:
     from waitress import create_server
 
-    from sloscope.server.collector_role import build_collector
+    from sloscope.server.collector_role import build_collector, build_scraping
     from sloscope.server.maintenance import MaintenanceLoop
     from sloscope.server.otlp_listeners import OtlpListeners
+    from sloscope.server.self_metrics import TimedAppender
 
     try:
         config = _apply_flags(config_for(args.config), args)
@@ -76,13 +94,17 @@ def run_server(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(str(exc))
     loop = MaintenanceLoop(store, config.storage.retention_ms)
-    collector = build_collector(store)
+    collector = build_collector(TimedAppender(store))
     listen = config.server.listen
-    http = create_server(create_http_app(store, collector), host=listen.host, port=listen.port)
+    app = create_http_app(store, collector, rum_apps=config.rum.apps)
+    http = create_server(app, host=listen.host, port=listen.port)
+    scraping = build_scraping(store, config.scrape_configs)
     otlp = OtlpListeners(collector, config.otlp)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     loop.start()
     otlp.start()
+    if scraping is not None:
+        scraping.start()
     log.info(
         "sloscope server on http://%s:%s (pid %d), store %s",
         listen.host,
@@ -98,6 +120,8 @@ def run_server(args: argparse.Namespace) -> int:
         log.info("shutting down: flushing the store")
         http.close()
         otlp.stop()
+        if scraping is not None:
+            scraping.stop()
         loop.stop()
         store.close()
     return 0

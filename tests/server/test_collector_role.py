@@ -116,3 +116,12 @@ def test_main_port_takes_remote_write(store):
     )
     assert reply.status_code == 204, reply.data
     assert value_now(store, 'up{job="node"}') == [1.0]
+
+
+def test_main_port_exposes_the_collectors_self_metrics(store):
+    client = create_http_app(store, build_collector(store)).test_client()
+    reply = client.get("/metrics")
+    assert reply.status_code == 200
+    text = reply.data.decode()
+    assert 'sloscope_receiver_accepted_total{receiver="otlp",signal="spans"} 0.0' in text
+    assert "sloscope_otlp_exports_in_flight" in text and "process_cpu_seconds_total" in text

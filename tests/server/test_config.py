@@ -77,8 +77,11 @@ def test_reference_file_lists_every_key_with_its_env_var() -> None:
     text = REFERENCE.read_text(encoding="utf-8")
     document = yaml.safe_load(text)
     keys = [(section, key) for section, body in document.items() for key in body]
+    list_sections = ("scrape_configs", "rum")  # file only, commented-out examples
     field_count = sum(
-        len(dataclasses.fields(getattr(Config(), f.name))) for f in dataclasses.fields(Config)
+        len(dataclasses.fields(getattr(Config(), f.name)))
+        for f in dataclasses.fields(Config)
+        if f.name not in list_sections
     )
 
     assert len(keys) == field_count == 10
@@ -548,7 +551,8 @@ def test_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     path = write(tmp_path, "- server\n- storage\n")
 
     assert problems_of(path) == [
-        f"{path}:1:1: expected a mapping of sections (server, otlp, storage, log), got a list"
+        f"{path}:1:1: expected a mapping of sections"
+        " (server, otlp, storage, log, scrape_configs, rum), got a list"
     ]
 
 
@@ -659,3 +663,273 @@ def test_parse_duration_bad(text: str, message: str) -> None:
         parse_duration(text)
 
     assert str(info.value) == message
+
+
+# --- list sections: scrape_configs and rum.apps ------------------------------------------------
+
+
+def test_list_sections_default_to_empty() -> None:
+    config = Config()
+
+    assert config.scrape_configs == ()
+    assert config.rum.apps == ()
+
+
+def test_good_scrape_configs_and_rum_apps(tmp_path: Path) -> None:
+    from sloscope.server.config import RumAppConfig, ScrapeJobConfig, StaticConfig
+
+    path = write(
+        tmp_path,
+        """
+        scrape_configs:
+          - job_name: node
+            scrape_interval: 30s
+            scrape_timeout: 5s
+            metrics_path: /probe
+            scheme: https
+            honor_labels: true
+            static_configs:
+              - targets: [localhost:9100, "[::1]:9100"]
+                labels: {env: prod}
+              - targets: [db.internal:9187]
+          - job_name: discovered
+            scrape_interval: 5s
+            file_sd_configs:
+              - files: [targets/web.json]
+        rum:
+          apps:
+            - name: shop
+              public_key: pk_shop
+              allowed_origins: ["https://shop.example.com", "http://localhost:3000"]
+              rate_per_s: 2.5
+              burst: 20
+            - name: any
+              public_key: pk_any
+              allowed_origins: ["*"]
+        """,
+    )
+
+    config = load_config(path, {})
+
+    node, discovered = config.scrape_configs
+    assert node == ScrapeJobConfig(
+        job_name="node",
+        static_configs=(
+            StaticConfig(("localhost:9100", "[::1]:9100"), (("env", "prod"),)),
+            StaticConfig(("db.internal:9187",)),
+        ),
+        scrape_interval_ms=30 * S,
+        scrape_timeout_ms=5 * S,
+        metrics_path="/probe",
+        scheme="https",
+        honor_labels=True,
+    )
+    assert node.targets == ("localhost:9100", "[::1]:9100", "db.internal:9187")
+    # Prometheus: an unset timeout is the default 10s, capped at the interval.
+    assert discovered == ScrapeJobConfig(
+        "discovered", file_sd_path="targets/web.json", scrape_interval_ms=5 * S,
+        scrape_timeout_ms=5 * S,
+    )  # fmt: skip
+    assert config.rum.apps == (
+        RumAppConfig("shop", "pk_shop", ("https://shop.example.com", "http://localhost:3000"),
+                     2.5, 20.0),
+        RumAppConfig("any", "pk_any", ("*",), 10.0, 50.0),
+    )  # fmt: skip
+
+
+def test_scrape_job_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, "scrape_configs:\n  - job_name: a\n")
+
+    (job,) = load_config(path, {}).scrape_configs
+
+    assert (job.scrape_interval_ms, job.scrape_timeout_ms) == (15 * S, 10 * S)
+    assert (job.metrics_path, job.scheme, job.honor_labels) == ("/metrics", "http", False)
+    assert job.static_configs == () and job.file_sd_path is None
+
+
+def test_empty_list_sections_mean_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, "scrape_configs:\nrum:\n---\n"[:-4])
+    assert load_config(path, {}) == Config()
+    path = write(tmp_path, "scrape_configs: []\nrum:\n  apps: []\n")
+    assert load_config(path, {}) == Config()
+
+
+def test_bad_scrape_values_name_file_line_column_and_indexed_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        scrape_configs:
+          - job_name: node
+            static_configs:
+              - targets: [localhost:9100, x, "h:0"]
+                labels: {1bad: v, ok: [1]}
+          - job_name: other
+            scrape_interval: 1.5m
+            scheme: ftp
+            metrics_path: metrics
+            honor_labels: "yes"
+            file_sd_configs:
+              - files: [a.json, b.json]
+            relabel_configs: []
+          - static_configs: []
+          - 5
+        """,
+    )
+
+    assert problems_of(path) == [
+        f"{path}:4:35: scrape_configs[0].static_configs[0].targets[1]: expected host:port, got 'x'",
+        f"{path}:4:38: scrape_configs[0].static_configs[0].targets[2]: expected host:port,"
+        " got 'h:0' (the port must be from 1 to 65535)",
+        f"{path}:5:18: scrape_configs[0].static_configs[0].labels.1bad: expected a label name"
+        " like env or team_1, got '1bad'",
+        f"{path}:5:31: scrape_configs[0].static_configs[0].labels.ok: expected a string, got [1]",
+        f"{path}:7:22: scrape_configs[1].scrape_interval: expected a duration like 30d, 12h or"
+        " 90m, got '1.5m'",
+        f"{path}:8:13: scrape_configs[1].scheme: expected http or https, got 'ftp'",
+        f"{path}:9:19: scrape_configs[1].metrics_path: expected a path starting with /,"
+        " got 'metrics'",
+        f"{path}:10:19: scrape_configs[1].honor_labels: expected true or false, got 'yes'",
+        f"{path}:12:25: scrape_configs[1].file_sd_configs[0].files[1]: only one file_sd file"
+        " per job is supported",
+        f"{path}:13:5: scrape_configs[1].relabel_configs: unknown key; did you mean"
+        " 'file_sd_configs'?",
+        f"{path}:14:5: scrape_configs[2]: missing required key job_name",
+        f"{path}:15:5: scrape_configs[3]: expected a mapping of keys (job_name, static_configs,"
+        " file_sd_configs, scrape_interval, scrape_timeout, metrics_path, scheme, honor_labels),"
+        " got '5'",
+    ]
+
+
+def test_scrape_timeout_must_not_exceed_interval(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        scrape_configs:
+          - job_name: a
+            scrape_interval: 5s
+            scrape_timeout: 6s
+          - job_name: b
+            scrape_timeout: 20s
+        """,
+    )
+
+    assert problems_of(path) == [
+        f"{path}:4:21: scrape_configs[0].scrape_timeout: must not be longer than"
+        " scrape_interval (5s)",
+        f"{path}:6:21: scrape_configs[1].scrape_timeout: must not be longer than"
+        " scrape_interval (15s)",
+    ]
+
+
+def test_duplicate_job_names_app_names_and_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        scrape_configs:
+          - job_name: node
+          - job_name: node
+        rum:
+          apps:
+            - {name: shop, public_key: pk1}
+            - {name: shop, public_key: pk2}
+            - {name: blog, public_key: pk1}
+        """,
+    )
+
+    assert problems_of(path) == [
+        f"{path}:3:15: scrape_configs[1].job_name: duplicate value (first set at {path}:2:15)",
+        f"{path}:7:14: rum.apps[1].name: duplicate value (first set at {path}:6:14)",
+        f"{path}:8:32: rum.apps[2].public_key: duplicate value (first set at {path}:6:32)",
+    ]
+
+
+def test_bad_rum_values(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        rum:
+          apps:
+            - name: shop
+              public_key: ""
+              allowed_origins: ["https://shop.example.com/", "*"]
+              rate_per_s: 0
+              burst: 0.5
+            - name: blog
+            - {name: x, public_key: k, allowed_origins: https://x.example}
+          appz: []
+        """,
+    )
+
+    assert problems_of(path) == [
+        f"{path}:4:19: rum.apps[0].public_key: expected a non-empty string, got ''",
+        f"{path}:5:25: rum.apps[0].allowed_origins[0]: expected '*' or an origin like"
+        " https://shop.example.com (no path), got 'https://shop.example.com/'",
+        f"{path}:6:19: rum.apps[0].rate_per_s: expected a number greater than 0, got 0",
+        f"{path}:7:14: rum.apps[0].burst: expected a number >= 1, got 0.5",
+        f"{path}:8:7: rum.apps[1]: missing required key public_key",
+        f"{path}:9:49: rum.apps[2].allowed_origins: expected a list of origins,"
+        " got 'https://x.example'",
+        f"{path}:10:3: rum.appz: unknown key; did you mean 'apps'?",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("scrape_configs: 5\n", "1:17: scrape_configs: expected a list of scrape jobs, got '5'"),
+        ("scrape_configs: {a: 1}\n", "1:17: scrape_configs: expected a list of scrape jobs,"
+         " got a mapping"),
+        ("rum: [1]\n", "1:6: rum: expected a mapping of keys (apps), got a list"),
+        ("rum:\n  apps: x\n", "2:9: rum.apps: expected a list of apps, got 'x'"),
+    ],
+)  # fmt: skip
+def test_list_sections_of_the_wrong_shape(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+
+    assert problems_of(path) == [f"{path}:{expected}"]
+
+
+def test_list_sections_are_file_only() -> None:
+    environ = {"SLOSCOPE_SCRAPE_CONFIGS": "[]", "SLOSCOPE_RUM_APPS": "[]"}
+
+    assert problems_of(None, environ) == [
+        "environment variable SLOSCOPE_RUM_APPS: unknown setting; rum is read from the config"
+        " file only",
+        "environment variable SLOSCOPE_SCRAPE_CONFIGS: unknown setting; scrape_configs is read"
+        " from the config file only",
+    ]
+
+
+def test_list_section_problems_come_with_the_others(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        storage:
+          retention: x
+        scrape_configs:
+          - job_name: a
+            scheme: ftp
+        log:
+          level: loud
+        """,
+    )
+
+    problems = problems_of(path)
+
+    assert [p.split(": ")[1] for p in problems] == [
+        "storage.retention",
+        "scrape_configs[0].scheme",
+        "log.level",
+    ]
+
+
+def test_reference_file_examples_of_list_sections_are_valid(tmp_path: Path) -> None:
+    text = REFERENCE.read_text(encoding="utf-8")
+    tail = text[text.index("\n# scrape_configs:") :].splitlines()
+    uncommented = [line[2:] for line in tail if line.startswith(("# scrape", "# rum", "#  "))]
+    path = write(tmp_path, "\n".join(uncommented) + "\n")
+
+    config = load_config(path, {})
+
+    assert [job.job_name for job in config.scrape_configs] == ["node", "web"]
+    assert [app.name for app in config.rum.apps] == ["shop"]
