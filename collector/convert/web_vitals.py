@@ -64,15 +64,32 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
-    "API_BUCKETS", "VITALS", "ApiCall", "Beacon", "BeaconError", "JsError", "PageView", "Vital",
-    "VitalSpec", "derive_device_class", "observations", "parse_beacon", "scrub_path",
-    "scrub_url", "status_class",
+    "API_BUCKETS",
+    "VITALS",
+    "ApiCall",
+    "Beacon",
+    "BeaconError",
+    "JsError",
+    "PageView",
+    "Vital",
+    "VitalSpec",
+    "derive_device_class",
+    "observations",
+    "parse_beacon",
+    "scrub_path",
+    "scrub_url",
+    "status_class",
 ]
 
 DEVICE_CLASSES = ("mobile", "tablet", "desktop")
 RATINGS = ("good", "needs-improvement", "poor")
 NAVIGATION_TYPES = (
-    "navigate", "reload", "back-forward", "back-forward-cache", "prerender", "restore",
+    "navigate",
+    "reload",
+    "back-forward",
+    "back-forward-cache",
+    "prerender",
+    "restore",
 )
 MAX_VITALS, MAX_API_CALLS, MAX_ERRORS = 20, 100, 20
 MAX_URL, MAX_ROUTE, MAX_TEXT, MAX_MESSAGE, MAX_STACK = 2048, 256, 256, 1024, 4096
@@ -96,23 +113,38 @@ class VitalSpec:
 
 VITALS: dict[str, VitalSpec] = {
     "LCP": VitalSpec(
-        "rum_web_vitals_lcp_seconds", 1e-3, 2.5, 4.0,
+        "rum_web_vitals_lcp_seconds",
+        1e-3,
+        2.5,
+        4.0,
         (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0),
     ),
     "FCP": VitalSpec(
-        "rum_web_vitals_fcp_seconds", 1e-3, 1.8, 3.0,
+        "rum_web_vitals_fcp_seconds",
+        1e-3,
+        1.8,
+        3.0,
         (0.5, 1.0, 1.5, 1.8, 2.5, 3.0, 4.0, 6.0, 10.0, 20.0),
     ),
     "TTFB": VitalSpec(
-        "rum_web_vitals_ttfb_seconds", 1e-3, 0.8, 1.8,
+        "rum_web_vitals_ttfb_seconds",
+        1e-3,
+        0.8,
+        1.8,
         (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.4, 1.8, 2.5, 4.0, 8.0),
     ),
     "INP": VitalSpec(
-        "rum_web_vitals_inp_seconds", 1e-3, 0.2, 0.5,
+        "rum_web_vitals_inp_seconds",
+        1e-3,
+        0.2,
+        0.5,
         (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0),
     ),
     "CLS": VitalSpec(
-        "rum_web_vitals_cls", 1.0, 0.1, 0.25,
+        "rum_web_vitals_cls",
+        1.0,
+        0.1,
+        0.25,
         (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0),
     ),
 }
@@ -367,7 +399,6 @@ def _js_error(obj: dict, path: str) -> JsError:
 def status_class(status: int) -> str:
     """``2xx`` .. ``5xx``; ``error`` for status 0 (network failure, CORS, abort)."""
     return f"{status // 100}xx" if status >= 100 else "error"
-
 
 
 def observations(

@@ -39,8 +39,14 @@ from collector.model import Labels
 from collector.store.interfaces import Appender
 
 __all__ = [
-    "RumAccumulator", "RumApp", "RumEventStore", "RumStats", "TokenBuckets",
-    "create_rum_blueprint", "rum_events", "rum_stats",
+    "RumAccumulator",
+    "RumApp",
+    "RumEventStore",
+    "RumStats",
+    "TokenBuckets",
+    "create_rum_blueprint",
+    "rum_events",
+    "rum_stats",
 ]
 
 log = logging.getLogger(__name__)
@@ -163,6 +169,7 @@ class RumEventStore:
         stmt = stmt.order_by(c.ts_ms.desc(), c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(stmt)]
+
 
 Sample = tuple[Labels, int, float]
 
