@@ -32,6 +32,8 @@ MAX_ITEMS_PER_SPAN = 128
 MAX_VALUE_CHARS = 4096
 _STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _METHOD_KEYS = ("http.request.method", "http.method")
+_KINDS = {int(kind): kind for kind in SpanKind}
+_CODES = {int(code): code for code in StatusCode}
 
 
 @dataclass
@@ -92,30 +94,31 @@ def _problem(span: Span) -> str | None:
 def _record(
     span: Span, service: str, scope: str, resource: dict[str, Any], result: ConversionResult
 ) -> SpanRecord:
-    attributes = _attributes(span.attributes, result)
+    attributes = _attributes(span.attributes, result) if span.attributes else {}
     status = attributes.get(_STATUS_KEYS[0], attributes.get(_STATUS_KEYS[1]))
     method = attributes.get(_METHOD_KEYS[0], attributes.get(_METHOD_KEYS[1]))
     route = attributes.get("http.route")
-    kind = span.kind if span.kind in SpanKind._value2member_map_ else 0
-    code = span.status.code if span.status.code in StatusCode._value2member_map_ else 0
+    span_status = span.status
+    start = span.start_time_unix_nano
+    parent = span.parent_span_id
     return SpanRecord(
-        trace_id=bytes(span.trace_id),
-        span_id=bytes(span.span_id),
-        parent_span_id=bytes(span.parent_span_id) if any(span.parent_span_id) else None,
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        parent_span_id=parent if any(parent) else None,
         service=service,
         name=span.name,
-        kind=SpanKind(kind),
-        start_time_unix_nano=span.start_time_unix_nano,
-        duration_ns=span.end_time_unix_nano - span.start_time_unix_nano,
-        status_code=StatusCode(code),
-        status_message=span.status.message[:MAX_VALUE_CHARS],
+        kind=_KINDS.get(span.kind, SpanKind.UNSPECIFIED),
+        start_time_unix_nano=start,
+        duration_ns=span.end_time_unix_nano - start,
+        status_code=_CODES.get(span_status.code, StatusCode.UNSET),
+        status_message=span_status.message[:MAX_VALUE_CHARS],
         http_route=route if isinstance(route, str) else None,
         http_method=method if isinstance(method, str) else None,
         http_status_code=_status_code(status),
         scope_name=scope,
         attributes=attributes,
-        events=_events(span, result),
-        links=_links(span, result),
+        events=_events(span, result) if span.events else [],
+        links=_links(span, result) if span.links else [],
         resource_attributes=resource,
     )
 
@@ -162,8 +165,16 @@ def _attributes(pairs: list[KeyValue], result: ConversionResult) -> dict[str, An
         if len(out) >= MAX_ITEMS_PER_SPAN:
             result.truncated += 1
             continue
-        if pair.key not in out:
-            out[pair.key] = _value(pair.value, depth=0)
+        key = pair.key
+        if key not in out:
+            value = pair.value
+            which = value.WhichOneof("value")
+            if which == "string_value":
+                out[key] = value.string_value[:MAX_VALUE_CHARS]
+            elif which == "int_value" or which == "bool_value":
+                out[key] = getattr(value, which)
+            else:
+                out[key] = _value(value, depth=0)
     return out
 
 

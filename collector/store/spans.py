@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, case, desc, func, select, tuple_
+from sqlalchemy import Engine, and_, bindparam, case, desc, func, select
 
-from collector.store.span_schema import span_attributes, span_metadata, spans
+from collector.store.span_schema import span_attributes, span_metadata, span_sql, spans
 
 __all__ = [
     "MAX_INDEXED_ATTRIBUTES",
@@ -160,22 +160,10 @@ class SpanStore:
         if not unique:
             return []
         with self._engine.begin() as conn:
-            key = tuple_(spans.c.trace_id, spans.c.span_id)
-            seen: set[tuple[bytes, bytes]] = set()
-            for i in range(0, len(unique), _BATCH):
-                ids = [(r.trace_id, r.span_id) for r in unique[i : i + _BATCH]]
-                found = conn.execute(select(spans.c.trace_id, spans.c.span_id).where(key.in_(ids)))
-                seen.update((bytes(t), bytes(s)) for t, s in found)
-            new = [r for r in unique if (r.trace_id, r.span_id) not in seen]
+            seen = _stored_keys(conn, [(r.trace_id, r.span_id) for r in unique])
+            new = [r for r in unique if (r.trace_id, r.span_id) not in seen] if seen else unique
             if new:
-                conn.execute(spans.insert(), [_span_row(r) for r in new])
-                rows = [
-                    {"trace_id": r.trace_id, "span_id": r.span_id, "key": k, "value": v}
-                    for r in new
-                    for k, v in indexed_attributes(r).items()
-                ]
-                if rows:
-                    conn.execute(span_attributes.insert(), rows)
+                _insert(conn, new)
         return new
 
     # -- reading ------------------------------------------------------------------------
@@ -302,27 +290,75 @@ def _summarise(conn, trace_ids: list[bytes]) -> dict[bytes, TraceSummary]:
     return out
 
 
-def _span_row(r: SpanRecord) -> dict[str, Any]:
-    return {
-        "trace_id": r.trace_id,
-        "span_id": r.span_id,
-        "parent_span_id": r.parent_span_id,
-        "service": r.service,
-        "name": r.name,
-        "kind": int(r.kind),
-        "start_time_unix_nano": r.start_time_unix_nano,
-        "duration_ns": r.duration_ns,
-        "status_code": int(r.status_code),
-        "status_message": r.status_message,
-        "http_route": r.http_route,
-        "http_method": r.http_method,
-        "http_status_code": r.http_status_code,
-        "scope_name": r.scope_name,
-        "attributes": r.attributes,
-        "events": r.events,
-        "links": r.links,
-        "resource_attributes": r.resource_attributes,
-    }
+def _stored_keys(conn, keys: list[tuple[bytes, bytes]]) -> set[tuple[bytes, bytes]]:
+    """Which of the (trace id, span id) pairs are stored: one primary-key lookup each, joined
+    from a VALUES list (``(a, b) IN (VALUES ...)`` would scan the whole key on SQLite)."""
+    sql = span_sql(conn.dialect)
+    seen: set[tuple[bytes, bytes]] = set()
+    for i in range(0, len(keys), _BATCH):
+        chunk = keys[i : i + _BATCH]
+        params = tuple(x for key in chunk for x in key)
+        found = conn.exec_driver_sql(sql.stored_keys(len(chunk)), params)
+        seen.update((bytes(t), bytes(s)) for t, s in found)
+    return seen
+
+
+def _insert(conn, new: list[SpanRecord]) -> None:
+    """Insert spans and their searchable attributes as plain tuples through the DBAPI
+    cursor's executemany (SQLAlchemy's per-row parameter processing is most of the cost)."""
+    sql = span_sql(conn.dialect)
+    json = sql.json
+    empty = json([])
+    # Spans of one resource share its attributes dict: encode and index it once.
+    resources: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
+    rows = []
+    attribute_rows: list[tuple[bytes, bytes, str, str]] = []
+    for r in new:
+        resource = resources.get(id(r.resource_attributes))
+        if resource is None:
+            res = r.resource_attributes
+            resource = resources[id(res)] = (json(res), _indexed_pairs(res))
+        rows.append(
+            (
+                *(r.trace_id, r.span_id, r.parent_span_id, r.service, r.name, int(r.kind)),
+                *(r.start_time_unix_nano, r.duration_ns, int(r.status_code), r.status_message),
+                *(r.http_route, r.http_method, r.http_status_code, r.scope_name),
+                json(r.attributes),
+                json(r.events) if r.events else empty,
+                json(r.links) if r.links else empty,
+                resource[0],
+            )
+        )
+        _add_indexed(attribute_rows, r, resource[1])
+    conn.exec_driver_sql(sql.insert_span, rows)
+    if attribute_rows:
+        conn.exec_driver_sql(sql.insert_attribute, attribute_rows)
+
+
+def _indexed_pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The first :data:`MAX_INDEXED_ATTRIBUTES` indexable (key, text) pairs of a dict."""
+    out = []
+    for key, value in values.items():
+        text = value if type(value) is str else attribute_text(value)
+        if text is not None and len(text) <= MAX_INDEXED_VALUE_CHARS:
+            out.append((key, text))
+            if len(out) >= MAX_INDEXED_ATTRIBUTES:
+                break
+    return out
+
+
+def _add_indexed(rows: list, r: SpanRecord, resource: list[tuple[str, str]]) -> None:
+    """Append the search-table rows of a span: what :func:`indexed_attributes` returns,
+    given its resource's :func:`_indexed_pairs`."""
+    trace_id, span_id = r.trace_id, r.span_id
+    own = _indexed_pairs(r.attributes) if r.attributes else []
+    rows += [(trace_id, span_id, k, v) for k, v in own]
+    room = MAX_INDEXED_ATTRIBUTES - len(own)
+    if room > 0 and resource:
+        if own:
+            keys = {k for k, _ in own}
+            resource = [(k, v) for k, v in resource if k not in keys]
+        rows += [(trace_id, span_id, k, v) for k, v in resource[:room]]
 
 
 def _record(row) -> SpanRecord:
