@@ -16,7 +16,9 @@ Checks, in order, each refusal counted in :func:`rum_stats` under its reason:
 * the schema (400 ``invalid``, ``{"error": ..., "path": "vitals[2].value"}``).
 
 A 204 means durable: events in ``rum_events``, histogram samples at the receive time (else
-503 ``store_error``).
+503 ``store_error``). Concurrent beacons are stored together (:class:`GroupCommit`): one
+transaction for all their events, then one durable append of all their samples, after which
+each of their requests is answered; a failed batch answers 503 to all of its beacons.
 """
 
 from __future__ import annotations
@@ -26,16 +28,23 @@ import logging
 import math
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, request
 
 from collector.convert import web_vitals as wv
 from collector.model import Labels
+from collector.receivers.rum_events import (
+    GroupCommit,
+    RumEventStore,
+    StoredBeacon,
+    event_rows,
+    rum_events,
+)
+from collector.receivers.rum_limits import TokenBuckets
 from collector.store.interfaces import Appender
 
 __all__ = [
@@ -100,77 +109,6 @@ def rum_stats(stats: RumStats | None = None) -> dict[str, Any]:
     return (stats or _DEFAULT_STATS).snapshot()
 
 
-class TokenBuckets:
-    """Token buckets keyed by (app, client IP), LRU-bounded: an evicted client comes back with
-    a full bucket, a little leniency for memory that cannot grow."""
-
-    def __init__(self, clock: Callable[[], float], max_buckets: int = 10_000) -> None:
-        self._clock = clock
-        self.max_buckets = max_buckets
-        self._lock = threading.Lock()
-        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
-
-    def take(self, key: tuple[str, str], rate: float, burst: float) -> float:
-        """Take one token: 0.0 when allowed, else the seconds until one is available."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.pop(key, (burst, now))
-            tokens = min(burst, tokens + max(0.0, now - last) * rate)
-            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate if rate > 0 else math.inf
-            self._buckets[key] = (tokens - 1.0 if wait == 0.0 else tokens, now)
-            while len(self._buckets) > self.max_buckets:
-                self._buckets.popitem(last=False)
-            return wait
-
-
-metadata = sa.MetaData()
-rum_events = sa.Table(
-    "rum_events",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("app", sa.String(128), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # page_view | web_vital | api_call | js_error
-    sa.Column("page", sa.String(256), nullable=False),
-    sa.Column("ts_ms", sa.BigInteger, nullable=False),  # receive time, UTC epoch ms
-    sa.Column("payload", sa.JSON, nullable=False),
-    sa.Index("ix_rum_events_app_kind_ts", "app", "kind", "ts_ms"),
-    sa.Index("ix_rum_events_app_page_ts", "app", "page", "ts_ms"),
-    sa.Index("ix_rum_events_ts", "ts_ms"),
-)
-
-
-class RumEventStore:
-    """Beacon contents as rows of ``rum_events``: one per page view, vital, API call, error."""
-
-    def __init__(self, engine) -> None:
-        self.engine = engine
-
-    def create(self) -> None:
-        metadata.create_all(self.engine)
-
-    def insert(self, app: str, beacon: wv.Beacon, device_class: str, t_ms: int) -> int:
-        """Write one beacon's events in one transaction; durable when it returns."""
-        items = [("page_view", {**asdict(beacon.page), "device_class": device_class})]
-        items += [("web_vital", asdict(v)) for v in beacon.vitals]
-        items += [("api_call", asdict(c)) for c in beacon.api_calls]
-        items += [("js_error", asdict(e)) for e in beacon.errors]
-        page = beacon.page.page
-        rows = [dict(app=app, kind=k, page=page, ts_ms=t_ms, payload=p) for k, p in items]
-        with self.engine.begin() as conn:
-            conn.execute(sa.insert(rum_events), rows)
-        return len(rows)
-
-    def query(self, app: str, kind: str | None = None, since_ms: int = 0, limit: int = 100):
-        """The newest events of an app (optionally one kind) since a time, newest first."""
-        c = rum_events.c
-        stmt = sa.select(rum_events).where(c.app == app, c.ts_ms >= since_ms)
-        if kind is not None:
-            stmt = stmt.where(c.kind == kind)
-        stmt = stmt.order_by(c.ts_ms.desc(), c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(stmt)]
-
-
 Sample = tuple[Labels, int, float]
 
 
@@ -210,7 +148,8 @@ class RumAccumulator:
     writes the touched ones as samples; a restart is an ordinary counter reset to ``rate()``.
     Beyond ``max_series`` label sets, new ones are dropped and counted in ``overflow``.
     Timestamps from :meth:`record` strictly increase (two beacons in one millisecond must not
-    collide); callers append each result before the next ``record``.
+    collide); callers append the results in the order of the ``record`` calls (one append
+    may hold the results of several), never two appends at once.
     """
 
     def __init__(self, max_series: int = 10_000) -> None:
@@ -290,7 +229,7 @@ def create_rum_blueprint(
     acc = accumulator or RumAccumulator()
     stats.accumulators.append(acc)
     buckets = TokenBuckets(clock, max_buckets)
-    write_lock = threading.Lock()  # keeps sample timestamps in order per series
+    committer = _group_commit(appender, event_store, acc)
     bp = Blueprint("rum", __name__)
 
     def accept(origin: str | None) -> Response:
@@ -305,9 +244,8 @@ def create_rum_blueprint(
         )
         t_ms = int(wall_clock() * 1000)
         try:
-            event_store.insert(app.name, beacon, device, t_ms)
-            with write_lock:
-                appender.append(acc.record(beacon, app.name, device, t_ms))
+            stored = (app.name, beacon, device, t_ms)
+            committer.submit((stored, event_rows(*stored)))  # rows built outside the writer
         except Exception:
             log.exception("storing a RUM beacon of %s failed", app.name)
             raise _Refused(503, "store_error", "storage unavailable", retry_after="1") from None
@@ -328,6 +266,18 @@ def create_rum_blueprint(
     for i, path in enumerate(BEACON_PATHS):
         bp.add_url_rule(path, f"beacon{i}", receive, methods=["POST", "OPTIONS"])
     return bp
+
+
+def _group_commit(appender: Appender, event_store: RumEventStore, acc: RumAccumulator):
+    """Stores queued beacons (each with its event rows) together: one transaction for their
+    events, then one durable append of their samples."""
+
+    def write(batch: list[tuple[StoredBeacon, list[dict]]]) -> None:
+        # One writer at a time, beacons in queue order: sample timestamps increase per series.
+        event_store.insert_rows([row for _, rows in batch for row in rows])
+        appender.append([s for (a, b, d, t), _ in batch for s in acc.record(b, a, d, t)])
+
+    return GroupCommit(write)
 
 
 def _preflight(origin: str | None, apps: dict[str, RumApp], by_key: dict[str, RumApp]):
