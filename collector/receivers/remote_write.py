@@ -57,6 +57,7 @@ log = logging.getLogger("collector.receivers.remote_write")
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_AHEAD_MS = 10 * 60 * 1000  # Prometheus' timeLimitAppender: later samples are out of bounds
+LABEL_CACHE_SIZE = 100_000  # series whose validated labels are remembered across requests
 _READ_CHUNK = 64 * 1024
 
 #: The error texts Prometheus' storage package uses, so senders' logs read the same.
@@ -133,23 +134,19 @@ def _classes() -> dict[str, Any]:
     """
     fd = descriptor_pb2.FieldDescriptorProto
     msg = fd.TYPE_MESSAGE
+
+    def many(name: str, number: int, type_name: str) -> tuple[str, int, int, str, bool]:
+        return name, number, msg, f".prometheus.{type_name}", True
+
+    samples, metadata = many("samples", 2, "Sample"), many("metadata", 3, "MetricMetadata")
+    dropped = (many("exemplars", 3, "Exemplar"), many("histograms", 4, "Histogram"))
     proto = descriptor_pb2.FileDescriptorProto(
         name="sloscope/prometheus_remote_write_v1.proto", package="prometheus", syntax="proto3"
     )
     proto.message_type.extend(
         [
-            _message(
-                "WriteRequest",
-                ("timeseries", 1, msg, ".prometheus.TimeSeries", True),
-                ("metadata", 3, msg, ".prometheus.MetricMetadata", True),
-            ),
-            _message(
-                "TimeSeries",
-                ("labels", 1, msg, ".prometheus.Label", True),
-                ("samples", 2, msg, ".prometheus.Sample", True),
-                ("exemplars", 3, msg, ".prometheus.Exemplar", True),
-                ("histograms", 4, msg, ".prometheus.Histogram", True),
-            ),
+            _message("WriteRequest", many("timeseries", 1, "TimeSeries"), metadata),
+            _message("TimeSeries", many("labels", 1, "Label"), samples, *dropped),
             _message(
                 "Label",
                 ("name", 1, fd.TYPE_STRING, None, False),
@@ -163,6 +160,12 @@ def _classes() -> dict[str, Any]:
             _message("Exemplar"),
             _message("Histogram"),
             _message("MetricMetadata"),
+            # Views of the same bytes for decoding: a series' labels as raw Label messages
+            # (the label cache's key), and only what is dropped from each series.
+            _message("RawWriteRequest", many("timeseries", 1, "RawTimeSeries"), metadata),
+            _message("RawTimeSeries", ("labels", 1, fd.TYPE_BYTES, None, True), samples, *dropped),
+            _message("DroppedWriteRequest", many("timeseries", 1, "Dropped")),
+            _message("Dropped", *dropped),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
@@ -170,6 +173,7 @@ def _classes() -> dict[str, Any]:
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"prometheus.{name}"))
         for name in ("WriteRequest", "TimeSeries", "Label", "Sample")
+        + ("RawWriteRequest", "DroppedWriteRequest")
     }
 
 
@@ -209,9 +213,17 @@ def _decompress(body: bytes, max_decompressed_bytes: int) -> bytes:
         raise BadRequest(str(exc)) from None
 
 
-def _series_labels(ts) -> tuple[Labels | None, str]:
-    """Validated labels of one series, or None and why (Prometheus 3's UTF-8 rules)."""
-    pairs = [(label.name, label.value) for label in ts.labels]
+@functools.lru_cache(maxsize=LABEL_CACHE_SIZE)
+def _series_labels(raw_pairs: tuple[bytes, ...]) -> tuple[Labels | None, str]:
+    """Validated labels of one series, or None and why (Prometheus 3's UTF-8 rules).
+
+    Cached: senders resend the same series in every request, so each is parsed, validated and
+    sorted once (a hit's bytes are the very ones validated then). Errors are not cached.
+
+    :raise DecodeError: a pair is not a valid ``Label`` message.
+    """
+    parse = _classes()["Label"].FromString
+    pairs = [(label.name, label.value) for label in map(parse, raw_pairs)]
     if any(name == "" for name, _ in pairs):
         return None, "empty label name"
     try:
@@ -223,6 +235,33 @@ def _series_labels(ts) -> tuple[Labels | None, str]:
     return labels, ""
 
 
+def _count_dropped(raw: bytes) -> tuple[int, int]:
+    """Exemplars and histograms in a parsable request, without touching each series when
+    there are none (every series is then an empty ``Dropped``: two bytes, tag and length)."""
+    view = _classes()["DroppedWriteRequest"].FromString(raw)
+    view.DiscardUnknownFields()
+    if view.ByteSize() == 2 * len(series := view.timeseries):
+        return 0, 0
+    return sum(len(ts.exemplars) for ts in series), sum(len(ts.histograms) for ts in series)
+
+
+def _decode(raw: bytes) -> DecodedWrite:
+    """:raise DecodeError: ``raw`` is not a WriteRequest."""
+    req = _classes()["RawWriteRequest"].FromString(raw)
+    out = DecodedWrite(samples=[], metadata=len(req.metadata))
+    append = out.samples.append
+    for ts in req.timeseries:
+        labels, why = _series_labels(tuple(ts.labels[:]))  # slices: C-speed copies
+        if labels is None:
+            out.invalid_label_samples += len(ts.samples) + len(ts.histograms)
+            out.first_invalid = out.first_invalid or why
+            continue
+        for s in ts.samples[:]:
+            append((labels, s.timestamp, s.value))
+    out.exemplars, out.histograms = _count_dropped(raw)
+    return out
+
+
 def decode_write_request(
     body: bytes, max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
 ) -> DecodedWrite:
@@ -231,22 +270,15 @@ def decode_write_request(
     :raise BadRequest: the body is not snappy, not a WriteRequest, or too large.
     """
     raw = _decompress(body, max_decompressed_bytes)
-    req = write_request_class()()
     try:
-        req.ParseFromString(raw)
+        return _decode(raw)
     except DecodeError as exc:
-        raise BadRequest(f"unmarshal WriteRequest: {exc}") from None
-    out = DecodedWrite(samples=[], metadata=len(req.metadata))
-    for ts in req.timeseries:
-        out.exemplars += len(ts.exemplars)
-        out.histograms += len(ts.histograms)
-        labels, why = _series_labels(ts)
-        if labels is None:
-            out.invalid_label_samples += len(ts.samples) + len(ts.histograms)
-            out.first_invalid = out.first_invalid or why
-            continue
-        out.samples.extend((labels, s.timestamp, s.value) for s in ts.samples)
-    return out
+        error = exc
+    try:  # the full schema's own complaint, as senders have always been told
+        write_request_class()().ParseFromString(raw)
+    except DecodeError as exc:
+        error = exc
+    raise BadRequest(f"unmarshal WriteRequest: {error}") from None
 
 
 # -- the endpoint -------------------------------------------------------------------------------
