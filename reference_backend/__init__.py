@@ -34,11 +34,13 @@ BLUEPRINTS = (
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the shop: engines, schema, caches, job worker, faults, blueprints, SDK hooks."""
     import sloscope.flask
+    from reference_backend.errors import register_error_handlers
     from reference_backend.wiring import build_state
 
     settings = settings or Settings.from_environ()
     app = Flask("reference_backend")
     app.extensions["shop"] = build_state(settings)
+    register_error_handlers(app)
     for name in BLUEPRINTS:
         module = import_module(name)
         app.register_blueprint(module.bp)

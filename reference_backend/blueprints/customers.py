@@ -23,6 +23,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from reference_backend.blueprints.orders import order_json
+from reference_backend.errors import BadParameter
 from reference_backend.models import Customer, Order, OrderItem, Product
 from reference_backend.state import ShopState, shop
 
@@ -35,19 +36,6 @@ _MAX_ID = 2**63 - 1
 _CURSOR_MAX_CHARS = 256
 _CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _INTEGER = re.compile(r"[0-9]{1,4}")
-
-
-class BadParameter(ValueError):
-    """A query parameter the API cannot serve; answered as 400 naming the parameter."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-
-
-@bp.errorhandler(BadParameter)
-def _bad_parameter(exc: BadParameter):
-    return jsonify(error=str(exc), parameter=exc.name), 400
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

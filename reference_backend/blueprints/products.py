@@ -28,6 +28,7 @@ from flask import Blueprint, Flask, Response, jsonify, request, stream_with_cont
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
+from reference_backend.errors import BadParameter
 from reference_backend.models import Category, Inventory, Product
 from reference_backend.state import ShopState, shop
 
@@ -56,19 +57,6 @@ _COLUMNS = (
     Product.category_id,
     Product.created_at,
 )
-
-
-class BadParameter(ValueError):
-    """A query parameter the API cannot serve; answered as 400 naming the parameter."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-
-
-@bp.errorhandler(BadParameter)
-def _bad_parameter(exc: BadParameter):
-    return jsonify(error=str(exc), parameter=exc.name), 400
 
 
 @dataclass(frozen=True)

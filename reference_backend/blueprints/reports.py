@@ -20,6 +20,7 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify, request
 from sqlalchemy import func, select
 
+from reference_backend.errors import BadParameter
 from reference_backend.models import Customer, Order
 from reference_backend.state import ShopState, shop
 
@@ -37,19 +38,6 @@ _INTEGER = re.compile(r"[0-9]{1,4}")
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class BadParameter(ValueError):
-    """A query parameter the report cannot serve; answered as 400 naming the parameter."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-
-
-@bp.errorhandler(BadParameter)
-def _bad_parameter(exc: BadParameter):
-    return jsonify(error=str(exc), parameter=exc.name), 400
 
 
 def _int_arg(name: str, default: int, high: int) -> int:

@@ -28,6 +28,8 @@ from sloscope.server.config_values import (
     positive_duration,
 )
 from sloscope.server.config_yaml import Origin, Problem, did_you_mean
+from sloscope.server.config_yaml import describe_node as _describe
+from sloscope.server.config_yaml import is_null as _is_null
 
 __all__ = [
     "LIST_SCHEMA",
@@ -374,15 +376,3 @@ class _Reader:
     def problem(self, node: yaml.Node, where: str, message: str) -> None:
         origin = Origin.from_mark(self._filename, node.start_mark)
         self.problems.append(Problem(origin, where, message))
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return repr(node.value)

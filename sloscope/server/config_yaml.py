@@ -172,16 +172,17 @@ class _Walker:
         self, node: yaml.Node, where: str, expected: str
     ) -> Iterable[tuple[str, yaml.Node, yaml.Node]]:
         """Yield (name, key node, value node) of a mapping node, reporting misfits."""
-        if _is_null(node):
+        if is_null(node):
             return  # "storage:" with everything below commented out
         if not isinstance(node, yaml.MappingNode):
-            got = _describe(node)
+            got = describe_node(node)
             self._problem(node, where, f"expected a mapping of {expected}, got {got}")
             return
         seen: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                self._problem(key_node, where, f"expected a key name, got {_describe(key_node)}")
+                got = describe_node(key_node)
+                self._problem(key_node, where, f"expected a key name, got {got}")
                 continue
             name = key_node.value
             dotted = f"{where}.{name}" if where else name
@@ -209,11 +210,11 @@ class _Walker:
         self.problems.append(Problem(self._origin(node), key, message))
 
 
-def _is_null(node: yaml.Node) -> bool:
+def is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def _describe(node: yaml.Node) -> str:
+def describe_node(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
