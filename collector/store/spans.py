@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, case, desc, func, select
+from sqlalchemy import Engine, and_, bindparam, case, delete, desc, func, select, tuple_
 
 from collector.store.span_schema import span_attributes, span_metadata, span_sql, spans
 
@@ -165,6 +165,27 @@ class SpanStore:
             if new:
                 _insert(conn, new)
         return new
+
+    def delete_before(self, cut_unix_nano: int) -> int:
+        """Retention: delete spans that ended before ``cut_unix_nano`` and their attribute
+        index rows, in one transaction; returns how many spans went."""
+        old = select(spans.c.trace_id, spans.c.span_id).where(
+            spans.c.start_time_unix_nano < cut_unix_nano,  # served by the start index
+            spans.c.start_time_unix_nano + spans.c.duration_ns < cut_unix_nano,
+        )
+        with self._engine.begin() as conn:
+            conn.execute(
+                delete(span_attributes).where(
+                    tuple_(span_attributes.c.trace_id, span_attributes.c.span_id).in_(old)
+                )
+            )
+            deleted = conn.execute(
+                delete(spans).where(
+                    spans.c.start_time_unix_nano < cut_unix_nano,
+                    spans.c.start_time_unix_nano + spans.c.duration_ns < cut_unix_nano,
+                )
+            ).rowcount
+        return int(deleted)
 
     # -- reading ------------------------------------------------------------------------
 

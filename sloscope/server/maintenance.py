@@ -16,9 +16,14 @@ __all__ = ["MaintenanceLoop", "maintain"]
 log = logging.getLogger("sloscope.maintenance")
 
 
-def maintain(store, now_ms: int, retention_ms: int) -> None:
-    """One housekeeping step: write the head out as chunks, then apply retention."""
+def maintain(store, now_ms: int, retention_ms: int, span_store=None) -> None:
+    """One housekeeping step: write the head out as chunks, then apply retention to samples
+    and, when given, to spans."""
     store.flush()
+    if span_store is not None:
+        spans_deleted = span_store.delete_before((now_ms - retention_ms) * 1_000_000)
+        if spans_deleted:
+            log.info("retention: deleted %d spans", spans_deleted)
     result = store.apply_retention(now_ms, retention_ms)
     if result.chunks_deleted or result.series_deleted:
         log.info(
@@ -38,8 +43,10 @@ class MaintenanceLoop:
         retention_ms: int,
         interval_s: float = 60.0,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        span_store=None,
     ) -> None:
         self._store = store
+        self._span_store = span_store
         self._retention_ms = retention_ms
         self._interval_s = interval_s
         self._clock_ms = clock_ms
@@ -53,7 +60,7 @@ class MaintenanceLoop:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                maintain(self._store, self._clock_ms(), self._retention_ms)
+                maintain(self._store, self._clock_ms(), self._retention_ms, self._span_store)
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("store maintenance failed")
 

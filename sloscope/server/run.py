@@ -93,8 +93,8 @@ def run_server(args: argparse.Namespace) -> int:
         store = open_store(config)
     except CommandError as exc:
         return fail(str(exc))
-    loop = MaintenanceLoop(store, config.storage.retention_ms)
     collector = build_collector(TimedAppender(store))
+    loop = MaintenanceLoop(store, config.storage.retention_ms, span_store=collector.span_store)
     listen = config.server.listen
     app = create_http_app(store, collector, rum_apps=config.rum.apps)
     http = create_server(app, host=listen.host, port=listen.port)

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind as OtelKind
 from opentelemetry.trace import StatusCode as OtelStatus
+from sqlalchemy import select
 
 from collector.convert.otlp_spans import convert_request
 from collector.convert.spans_to_red import CALLS, DEFAULT_BUCKETS_SECONDS, RedAccumulator
@@ -372,3 +373,18 @@ def test_go_durations():
     assert parse_go_duration_ns("250us") == 250_000
     with pytest.raises(ValueError):
         parse_go_duration_ns("10")
+
+
+
+def test_retention_deletes_spans_that_ended_before_the_cut(span_store, store):
+    from collector.store.span_schema import span_attributes
+
+    old = _span(b"\x0a" * 16, b"\x0b" * 8, "GET /old", 0, 10, http_route="/old")
+    long = _span(b"\x0c" * 16, b"\x0d" * 8, "GET /long", 0, 5_000, http_route="/long")
+    assert span_store.write(convert_request(_request("shop", old, long)).spans) == 2
+    assert span_store.delete_before(T0 + 1_000 * MS) == 1
+    assert span_store.get_trace("0a" * 16) is None
+    assert [s.name for s in span_store.get_trace("0c" * 16)] == ["GET /long"]
+    with store.engine.connect() as conn:
+        left = set(conn.execute(select(span_attributes.c.trace_id)).scalars())
+    assert left == {b"\x0c" * 16}

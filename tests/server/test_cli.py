@@ -145,3 +145,19 @@ def test_promql_test_runs_scripts_and_closes_with_the_totals(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{bad}:4: up" in out and "got 1, expected 2" in out
     assert out.splitlines()[-1] == "2 passed, 1 failed"
+
+
+def test_maintenance_step_applies_retention_to_spans_too(tmp_path):
+    day = 86_400_000
+
+    class RecordingSpanStore:
+        cuts: list[int] = []
+
+        def delete_before(self, cut_unix_nano: int) -> int:
+            self.cuts.append(cut_unix_nano)
+            return 0
+
+    spans = RecordingSpanStore()
+    with SqlStore(f"sqlite:///{tmp_path}/s.db") as store:
+        maintain(store, now_ms=3 * day, retention_ms=2 * day, span_store=spans)
+    assert spans.cuts == [day * 1_000_000]
