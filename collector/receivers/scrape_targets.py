@@ -33,6 +33,8 @@ class ScrapeConfig:
     """One ``scrape_configs`` entry, with Prometheus' defaults (interval 1 m, timeout 10 s).
 
     :param targets: static ``host:port`` addresses.
+    :param static_groups: static targets with labels: ``((addresses, ((name, value), ...)), ...)``
+        (Prometheus' ``static_configs``); their labels join ``job`` and ``instance``.
     :param file_sd_path: a file in Prometheus ``file_sd`` format (JSON, or YAML for
         ``.yml``/``.yaml``) whose targets are added to the static ones.
     :param honor_labels: on a clash between a scraped label and a target label (``job``,
@@ -48,6 +50,7 @@ class ScrapeConfig:
     timeout_s: float = 10.0
     honor_labels: bool = False
     file_sd_path: str | None = None
+    static_groups: tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.job_name:
@@ -140,6 +143,8 @@ class FileSD:
 def current_targets(config: ScrapeConfig, file_sd: FileSD | None) -> list[Target]:
     """The job's targets now: static ones, then discovered ones, without duplicates."""
     found = [Target.of(config.job_name, address) for address in config.targets]
+    for addresses, labels in config.static_groups:
+        found.extend(Target.of(config.job_name, a, dict(labels)) for a in addresses)
     if file_sd is not None:
         for addresses, labels in file_sd.groups():
             found.extend(Target.of(config.job_name, a, labels) for a in addresses)

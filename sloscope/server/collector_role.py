@@ -72,11 +72,9 @@ def scrape_config(job: ScrapeJobConfig):
     """One configured job as the scraper's ``ScrapeConfig``."""
     from collector.receivers.scrape import ScrapeConfig
 
-    if any(static.labels for static in job.static_configs):
-        log.warning("scrape job %s: static_configs labels are not supported yet", job.job_name)
     return ScrapeConfig(
         job.job_name,
-        targets=job.targets,
+        static_groups=tuple((s.targets, s.labels) for s in job.static_configs),
         metrics_path=job.metrics_path,
         scheme=job.scheme,
         interval_s=job.scrape_interval_ms / 1000,

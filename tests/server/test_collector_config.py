@@ -97,7 +97,9 @@ def test_no_scrape_jobs_means_no_scheduler(store):
 
 def test_configured_scrape_job_scrapes_a_prometheus_client_endpoint(store, exporter):
     job = ScrapeJobConfig(
-        "shop", static_configs=(StaticConfig((exporter,)),), scrape_interval_ms=30_000
+        "shop",
+        static_configs=(StaticConfig((exporter,), (("env", "prod"),)),),
+        scrape_interval_ms=30_000,
     )
     scraping = build_scraping(store, [job])
     assert isinstance(scraping, Scraping)
@@ -108,7 +110,7 @@ def test_configured_scrape_job_scrapes_a_prometheus_client_endpoint(store, expor
     finally:
         scraping.stop()
 
-    labels = f'job="shop",instance="{exporter}"'
+    labels = f'job="shop",instance="{exporter}",env="prod"'  # static_configs labels applied
     assert value_now(store, f'orders_total{{{labels},route="/buy"}}') == [3.0]
     assert value_now(store, f"up{{{labels}}}") == [1.0]
     assert scraping.scheduler.get_jobs() == []
