@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from collector.promql.errors import ExecutionError
 from collector.promql.values import StepScalar, StepVector, drop_name
 
 __all__ = ["MATH_FUNCTIONS", "TIME_FUNCTIONS", "clamp", "math_function", "time_function"]
@@ -137,8 +136,3 @@ def sort_rows(vec: StepVector, descending: bool) -> StepVector:
     v = vec.values[:, 0]
     key = np.where(np.isnan(v), np.inf, -v if descending else v)
     return vec.select(np.argsort(key, kind="stable"))
-
-
-def check_label_name(name: str) -> None:
-    if not name:
-        raise ExecutionError(f"invalid label name {name!r}")

@@ -43,27 +43,6 @@ def _monotonic(counts: np.ndarray) -> np.ndarray:
     return fixed
 
 
-def _quantile(q: float, bounds: np.ndarray, counts: np.ndarray) -> float:
-    """One step: ``bounds`` ascending, ending with +Inf; ``counts`` already monotonic."""
-    if len(bounds) < 2:
-        return math.nan
-    observations = counts[-1]
-    if observations == 0 or math.isnan(observations):
-        return math.nan
-    rank = q * observations
-    b = int(np.searchsorted(counts[:-1], rank, side="left"))
-    if b == len(bounds) - 1:
-        return float(bounds[-2])
-    if b == 0 and bounds[0] <= 0:
-        return float(bounds[0])
-    start, end, count = 0.0, bounds[b], counts[b]
-    if b > 0:
-        start = bounds[b - 1]
-        count -= counts[b - 1]
-        rank -= counts[b - 1]
-    return float(start + (end - start) * (rank / count))
-
-
 def _coalesce(bounds: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sum buckets with the same upper bound (e.g. le="1" and le="1.0")."""
     unique, inverse = np.unique(bounds, return_inverse=True)
@@ -75,7 +54,8 @@ def _coalesce(bounds: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _all_present_quantiles(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """:func:`_quantile` for many steps at once (every bucket present at each of them)."""
+    """Prometheus' bucketQuantile at many steps at once, every bucket present at each of them:
+    ``bounds`` ascending and ending with +Inf, ``counts`` (buckets x steps) cumulative."""
     counts = _monotonic(counts)
     observations = counts[-1]
     rank = q * observations
@@ -114,7 +94,7 @@ def _group_quantiles(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray, pres
         if not math.isinf(b[-1]):
             continue
         b, c = _coalesce(b, counts[rows, step][:, None])
-        out[step] = _quantile(qs, b, _monotonic(c)[:, 0])
+        out[step] = _all_present_quantiles(q[step : step + 1], b, c)[0]
     return out, has
 
 

@@ -229,13 +229,6 @@ class Scraper:
         self._sync_jobs()
         return gone
 
-    def reload(self, configs: Iterable[ScrapeConfig], now_ms: int | None = None) -> list[Target]:
-        """Replace the configuration; targets no longer present get stale markers."""
-        self.targets()  # make sure "before" is known
-        with self._lock:
-            self._set_configs(configs)
-        return self.refresh_targets(now_ms)
-
     def _end_target(self, target: Target, now_ms: int) -> None:
         """Stale markers for all of a departed target's series, report series included."""
         with self._lock:

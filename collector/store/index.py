@@ -54,9 +54,6 @@ class SeriesIndex:
             if labels is not None:
                 self._ids.pop(labels, None)
 
-    def cached_id(self, labels: Labels) -> int | None:
-        return self._ids.get(labels)
-
     def ids_for(self, conn: Connection, many: Sequence[Labels]) -> list[int]:
         """Series ids of many label sets, creating the new ones (known ones at dict speed)."""
         ids = [self._ids.get(labels) for labels in many]

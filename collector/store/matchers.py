@@ -86,10 +86,6 @@ class Matcher:
         """Whether a series *without* this label is selected by the matcher."""
         return self.matches("")
 
-    @property
-    def is_negative(self) -> bool:
-        return self.type in (MatchType.NOT_EQUAL, MatchType.NOT_REGEX)
-
     def __str__(self) -> str:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{self.name}{self.type.value}"{escaped}"'

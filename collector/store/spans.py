@@ -99,23 +99,6 @@ class TraceSummary:
     error: bool
 
 
-def indexed_attributes(record: SpanRecord) -> dict[str, str]:
-    """The (key, value) pairs of a span that go into the search table.
-
-    Strings, integers, floats and booleans only (arrays and maps are not searchable), each
-    as the text a user would type: ``200``, ``0.5``, ``true``.
-    """
-    out: dict[str, str] = {}
-    for source in (record.attributes, record.resource_attributes):
-        for key, value in source.items():
-            if len(out) >= MAX_INDEXED_ATTRIBUTES:
-                return out
-            text = attribute_text(value)
-            if key not in out and text is not None and len(text) <= MAX_INDEXED_VALUE_CHARS:
-                out[key] = text
-    return out
-
-
 def attribute_text(value: Any) -> str | None:
     """The searchable text of a scalar attribute value, or None for other values."""
     if isinstance(value, bool):
@@ -369,8 +352,8 @@ def _indexed_pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _add_indexed(rows: list, r: SpanRecord, resource: list[tuple[str, str]]) -> None:
-    """Append the search-table rows of a span: what :func:`indexed_attributes` returns,
-    given its resource's :func:`_indexed_pairs`."""
+    """Append the search-table rows of a span: its own searchable attributes, then its
+    resource's (:func:`_indexed_pairs`), at most ``MAX_INDEXED_ATTRIBUTES`` in all."""
     trace_id, span_id = r.trace_id, r.span_id
     own = _indexed_pairs(r.attributes) if r.attributes else []
     rows += [(trace_id, span_id, k, v) for k, v in own]
