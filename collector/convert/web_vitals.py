@@ -58,10 +58,10 @@ strings and fragments; stacks are cut to 4096 characters and messages to 1024.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from collector.convert.rum_privacy import MAX_ROUTE, scrub_path, scrub_url, strip_queries
 
 __all__ = [
     "API_BUCKETS",
@@ -73,11 +73,8 @@ __all__ = [
     "PageView",
     "Vital",
     "VitalSpec",
-    "derive_device_class",
     "observations",
     "parse_beacon",
-    "scrub_path",
-    "scrub_url",
     "status_class",
 ]
 
@@ -92,7 +89,7 @@ NAVIGATION_TYPES = (
     "restore",
 )
 MAX_VITALS, MAX_API_CALLS, MAX_ERRORS = 20, 100, 20
-MAX_URL, MAX_ROUTE, MAX_TEXT, MAX_MESSAGE, MAX_STACK = 2048, 256, 256, 1024, 4096
+MAX_URL, MAX_TEXT, MAX_MESSAGE, MAX_STACK = 2048, 256, 1024, 4096
 MAX_ATTRIBUTION_KEYS = 16
 
 
@@ -210,45 +207,6 @@ class Beacon:
     vitals: list[Vital] = field(default_factory=list)
     api_calls: list[ApiCall] = field(default_factory=list)
     errors: list[JsError] = field(default_factory=list)
-
-
-# -- URL scrubbing ----------------------------------------------------------------------------
-
-_ID_SEGMENT = re.compile(
-    r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|[0-9a-fA-F]{16,})$"
-)
-_URL_QUERY = re.compile(r"(https?://[^\s?#)'\"]*)[?#][^\s)'\"]*")
-
-
-def scrub_path(url: str) -> str:
-    """The URL's path with ids replaced by ``:id``: bounded label values, no PII in queries."""
-    path = urlsplit(url).path or "/"
-    segments = [":id" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
-    return "/".join(segments)[:MAX_ROUTE]
-
-
-def scrub_url(url: str) -> str:
-    """Origin plus scrubbed path, for referrers, where the other site is the useful part."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else ""
-    return origin + scrub_path(url)
-
-
-def _strip_queries(text: str) -> str:
-    return _URL_QUERY.sub(r"\1", text)
-
-
-def derive_device_class(sent: str | None, user_agent: str, ch_mobile: str | None) -> str:
-    """The beacon's device class, else one read from the UA hints (Client Hints first)."""
-    if sent:
-        return sent
-    ua = user_agent.lower()
-    if "ipad" in ua or "tablet" in ua or ("android" in ua and "mobile" not in ua):
-        return "tablet"
-    if ch_mobile == "?1" or "mobi" in ua or "iphone" in ua:
-        return "mobile"
-    return "desktop"
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -388,11 +346,11 @@ def _js_error(obj: dict, path: str) -> JsError:
     source = _text(obj, "source", path, max_len=MAX_URL)
     stack = _text(obj, "stack", path, max_len=1 << 20)
     return JsError(
-        message=_strip_queries(message[:MAX_MESSAGE]),
-        source=_strip_queries(source) if source else None,
+        message=strip_queries(message[:MAX_MESSAGE]),
+        source=strip_queries(source) if source else None,
         line=_number(obj, "line", path, minimum=0, integer=True),
         col=_number(obj, "col", path, minimum=0, integer=True),
-        stack=_strip_queries(stack)[:MAX_STACK] if stack else None,
+        stack=strip_queries(stack)[:MAX_STACK] if stack else None,
     )
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from collector.convert import web_vitals as wv
+from collector.convert.rum_privacy import derive_device_class
 from collector.model import Labels
 from collector.receivers.rum_events import (
     GroupCommit,
@@ -237,7 +238,7 @@ def create_rum_blueprint(
         app = _app_for(by_key, request.args.get("key"), body)
         _admit(app, origin, buckets)
         beacon = _parse(body)
-        device = wv.derive_device_class(
+        device = derive_device_class(
             beacon.page.device_class,
             request.headers.get("User-Agent", ""),
             request.headers.get("Sec-CH-UA-Mobile"),

@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask
 
-from collector.convert.web_vitals import VITALS, derive_device_class, parse_beacon, scrub_path
+from collector.convert.rum_privacy import derive_device_class, scrub_path
+from collector.convert.web_vitals import VITALS, parse_beacon
 from collector.promql.engine import Engine
 from collector.receivers.rum import (
     RumAccumulator,
@@ -50,19 +51,37 @@ def make_beacon(**page_overrides) -> dict:
         "app_key": "pk_shop",
         "page": page,
         "vitals": [
-            {"name": "LCP", "value": 2130.5, "rating": "good", "delta": 2130.5,
-             "id": "v4-1-1", "navigationType": "navigate",
-             "attribution": {"element": "#hero", "url": "https://cdn.example/a.jpg?sig=x",
-                             "lcpEntry": {"huge": "object"}}},
+            {
+                "name": "LCP",
+                "value": 2130.5,
+                "rating": "good",
+                "delta": 2130.5,
+                "id": "v4-1-1",
+                "navigationType": "navigate",
+                "attribution": {
+                    "element": "#hero",
+                    "url": "https://cdn.example/a.jpg?sig=x",
+                    "lcpEntry": {"huge": "object"},
+                },
+            },
             {"name": "CLS", "value": 0.05, "rating": "good", "delta": 0.05, "id": "v4-1-2"},
         ],
         "api_calls": [
-            {"method": "get", "url": "https://shop.example/api/cart/9?token=t", "status": 200,
-             "duration_ms": 84.0},
+            {
+                "method": "get",
+                "url": "https://shop.example/api/cart/9?token=t",
+                "status": 200,
+                "duration_ms": 84.0,
+            },
         ],
         "errors": [
-            {"message": "TypeError: x is undefined", "source": "https://shop.example/app.js?v=3",
-             "line": 10, "col": 4, "stack": "at f (https://shop.example/app.js?v=3:10:4)"},
+            {
+                "message": "TypeError: x is undefined",
+                "source": "https://shop.example/app.js?v=3",
+                "line": 10,
+                "col": 4,
+                "stack": "at f (https://shop.example/app.js?v=3:10:4)",
+            },
         ],
     }
 
@@ -117,8 +136,11 @@ def test_text_plain_and_json_accepted_on_both_paths(rig):
 def test_preflight_allowed_origin(rig):
     resp = rig.client.options(
         "/rum/v1/beacons",
-        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     assert resp.status_code == 204
     assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -322,9 +344,14 @@ def test_other_histograms_and_error_counter(rig):
     assert [(s.labels.get("device_class"), s.value) for s in cls] == [("mobile", 1.0)]
     api = query(rig, "rum_api_request_duration_seconds_count")
     assert [s.labels.as_dict() for s in api] == [
-        {"__name__": "rum_api_request_duration_seconds_count", "app": "shop",
-         "page": "/product/:id", "http_request_method": "GET",
-         "http_route": "/api/cart/:id", "status_class": "2xx"}
+        {
+            "__name__": "rum_api_request_duration_seconds_count",
+            "app": "shop",
+            "page": "/product/:id",
+            "http_request_method": "GET",
+            "http_route": "/api/cart/:id",
+            "status_class": "2xx",
+        }
     ]
     assert [s.value for s in query(rig, "rum_js_errors_total")] == [1.0]
 
@@ -332,8 +359,13 @@ def test_other_histograms_and_error_counter(rig):
 def test_events_stored(rig):
     assert post(rig, make_beacon()).status_code == 204
     rows = rig.events.query("shop")
-    assert sorted(r["kind"] for r in rows) == ["api_call", "js_error", "page_view", "web_vital",
-                                                "web_vital"]
+    assert sorted(r["kind"] for r in rows) == [
+        "api_call",
+        "js_error",
+        "page_view",
+        "web_vital",
+        "web_vital",
+    ]
     assert {r["page"] for r in rows} == {"/product/:id"}
     assert {r["ts_ms"] for r in rows} == {T_MS}
     view = rig.events.query("shop", kind="page_view")[0]["payload"]
