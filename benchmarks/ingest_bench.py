@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.store_bench import free_port, wait_ready  # noqa: E402
+from benchmarks.peers import start_prometheus  # noqa: E402
 
 SPANS_PER_BATCH = 512
 RW_REQUESTS, RW_SERIES = 200, 500
@@ -310,31 +310,6 @@ def post_all(url: str, payloads: list[bytes]) -> float:
     return RW_REQUESTS * RW_SERIES / (time.perf_counter() - started)
 
 
-def start_prometheus(workdir: Path) -> tuple[subprocess.Popen, str]:
-    config = workdir / "prometheus.yml"
-    config.write_text("global: {}\n")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-remote-write-receiver",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{base}/-/ready", server)
-    except BaseException:
-        server.kill()
-        server.wait()
-        raise
-    return server, base
-
-
 def bench_remote_write(workdir: Path, runs: int) -> tuple[float, float]:
     from flask import Flask
 
@@ -346,7 +321,9 @@ def bench_remote_write(workdir: Path, runs: int) -> tuple[float, float]:
     app = Flask("bench-rw")
     app.register_blueprint(create_remote_write_blueprint(store))
     served = Served(app)
-    prometheus, prom_base = start_prometheus(workdir)
+    prometheus, prom_base = start_prometheus(
+        workdir, workdir / "tsdb", "--web.enable-remote-write-receiver"
+    )
     # Both receivers get the same bytes; each run continues where the last one stopped.
     # Every run's samples lie in the past: a later one would be "out of bounds" for both.
     start_ms = int(time.time() * 1000) - runs * RW_REQUESTS * 15_000 - 600_000

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.store_bench import free_port, wait_ready  # noqa: E402
+from benchmarks.peers import free_port, start_prometheus, start_server  # noqa: E402
 from benchmarks.store_dataset import Dataset, generate, write_openmetrics  # noqa: E402
 from collector.store.sql import SqlStore  # noqa: E402
 
@@ -60,14 +60,6 @@ def load_sloscope(data: Dataset, data_dir: Path) -> None:
     with SqlStore(f"sqlite:///{data_dir / 'sloscope.db'}") as store:
         for labels, ts, vals in data.series:
             store.append_series(labels, ts, vals)
-
-
-def start(command: list[str], ready_url: str, env: dict | None = None) -> subprocess.Popen:
-    server = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-    )
-    wait_ready(ready_url, server)
-    return server
 
 
 def time_query(base: str, kind: str, expr: str, data: Dataset, step_s: float) -> float:
@@ -107,29 +99,19 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        (work / "prometheus.yml").write_text("global: {}\n")
         load_sloscope(data, work / "sloscope")
-        prom_port, ours_port = free_port(), free_port()
-        prom = start(
-            [
-                "prometheus",
-                f"--config.file={work / 'prometheus.yml'}",
-                f"--storage.tsdb.path={work / 'prom'}",
-                "--storage.tsdb.retention.time=100y",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-            ],
-            f"http://127.0.0.1:{prom_port}/-/ready",
+        prom, prom_base = start_prometheus(
+            work, work / "prom", "--storage.tsdb.retention.time=100y"
         )
+        ours_port = free_port()
         env = {**os.environ, "SLOSCOPE_SERVER_DATA_DIR": str(work / "sloscope")}
-        ours = start(
+        ours = start_server(
             [sys.executable, "-m", "sloscope", "server", f"--listen=127.0.0.1:{ours_port}"],
             f"http://127.0.0.1:{ours_port}/-/ready",
             env=env,
         )
         try:
-            rows = compare(
-                data, args, f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{prom_port}"
-            )
+            rows = compare(data, args, f"http://127.0.0.1:{ours_port}", prom_base)
         finally:
             for server in (prom, ours):
                 server.terminate()

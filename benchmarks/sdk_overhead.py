@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.store_bench import free_port, wait_ready  # noqa: E402
+from benchmarks.peers import free_port, wait_ready  # noqa: E402
 
 VARIANTS = ("bare", "peer", "sloscope-metrics", "sloscope-full")
 

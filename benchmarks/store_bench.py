@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.peers import start_prometheus  # noqa: E402
 from benchmarks.store_dataset import Dataset, generate, write_openmetrics  # noqa: E402
 from collector.store.matchers import Matcher  # noqa: E402
 from collector.store.sql import SqlStore  # noqa: E402
@@ -115,30 +115,9 @@ def promtool_import(om_file: Path, workdir: Path, samples: int) -> tuple[float, 
     return samples / elapsed, size / samples, out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def prometheus_read(tsdb: Path, workdir: Path, data: Dataset, runs: int) -> float:
-    config = workdir / "prometheus.yml"
-    config.write_text("global: {}\n")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tsdb}",
-            "--storage.tsdb.retention.time=100y",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_prometheus(workdir, tsdb, "--storage.tsdb.retention.time=100y")
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(f"{base}/-/ready", server)
         # One query per metric name: count_over_time drops the name, and series differing
         # only by it (a histogram's _sum and _count) would collide in a single query.
         names = sorted({labels.metric_name for labels, _, _ in data.series})
@@ -161,19 +140,6 @@ def prometheus_read(tsdb: Path, workdir: Path, data: Dataset, runs: int) -> floa
     finally:
         server.terminate()
         server.wait()
-
-
-def wait_ready(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("prometheus exited before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)  # a benchmark may wait for a server; tests never do
-    raise RuntimeError("prometheus did not become ready within 60 s")
 
 
 def main() -> None:
