@@ -17,8 +17,6 @@ NOT_BUILT_EXIT = 2
 # Commands whose implementation has not landed yet: each says so and exits 2.
 _PLANNED = {
     "demo": "run the reference backend, load and the dashboard in one go",
-    "rules": "check and evaluate Prometheus rule files",
-    "slo": "validate SLO specs and generate their rules",
 }
 
 
@@ -67,11 +65,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("args", nargs=argparse.REMAINDER, help="the load generator's arguments")
 
+    _add_slo_commands(commands)
+    _add_rules_commands(commands)
+
     for name, what in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{what} (not built yet)")
         planned.add_argument("args", nargs=argparse.REMAINDER)
         planned.set_defaults(run=_not_built(name, what))
     return parser
+
+
+def _add_slo_commands(commands) -> None:
+    slo = commands.add_parser("slo", help="SLO specs: validate, generate rules")
+    slo_commands = slo.add_subparsers(dest="slo_command", metavar="SUBCOMMAND", required=True)
+    validate = slo_commands.add_parser(
+        "validate", help="check SLO specs (native, OpenSLO v1, Sloth); errors name file:line:col"
+    )
+    validate.add_argument("files", metavar="FILE", nargs="+")
+    validate.set_defaults(run=_lazy("sloscope.server.slo_validate_command", "run_validate"))
+    generate = slo_commands.add_parser(
+        "generate", help="write the recording and alert rules of SLO specs"
+    )
+    generate.add_argument("--format", choices=["prometheus"], default="prometheus")
+    generate.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    generate.add_argument("files", metavar="FILE", nargs="+")
+    generate.set_defaults(run=_lazy("sloscope.server.slo_generate_command", "run_generate"))
+
+
+def _add_rules_commands(commands) -> None:
+    rules = commands.add_parser("rules", help="Prometheus rule files: check, test, backtest")
+    rules_commands = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", required=True)
+    check = rules_commands.add_parser("check", help="validate rule files (as promtool check rules)")
+    check.add_argument("files", metavar="FILE", nargs="+")
+    check.set_defaults(run=_lazy("sloscope.server.rules_check_command", "run_check"))
+    test = rules_commands.add_parser(
+        "test", help="run rule unit tests (promtool test rules' file format)"
+    )
+    test.add_argument("files", metavar="FILE", nargs="+")
+    test.set_defaults(run=_lazy("sloscope.server.rules_test_command", "run_test"))
+    backtest = rules_commands.add_parser(
+        "backtest", help="replay stored history: when each alert would have been pending/firing"
+    )
+    _add_config_flag(backtest)
+    backtest.add_argument("--from", dest="start", required=True, metavar="TIME")
+    backtest.add_argument("--to", dest="end", required=True, metavar="TIME")
+    backtest.add_argument("files", metavar="FILE", nargs="+")
+    backtest.set_defaults(run=_lazy("sloscope.server.rules_backtest_command", "run_backtest"))
 
 
 def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:

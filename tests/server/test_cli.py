@@ -91,7 +91,7 @@ def test_missing_file_and_bad_config_are_clear_errors(tmp_path, config_file, cap
     assert f"{bad}:2:14: storage.retention" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["demo", "rules", "slo"])
+@pytest.mark.parametrize("command", ["demo"])
 def test_commands_not_built_yet_say_so_and_exit_2(command, capsys):
     assert main([command]) == NOT_BUILT_EXIT
     assert "not built yet" in capsys.readouterr().err

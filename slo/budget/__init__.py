@@ -1,0 +1,1 @@
+"""Error-budget analytics with pandas: remaining budget, burndown, forecasts, reports."""

@@ -1,0 +1,1 @@
+"""Notifier: Alertmanager's routing, grouping, silences and inhibition; receivers; outbox."""

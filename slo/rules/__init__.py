@@ -1,0 +1,1 @@
+"""Rule manager: Prometheus-format rule files, evaluation, alert state, unit tests."""
