@@ -28,6 +28,7 @@ DEBIAN_PACKAGES=(
   "redis-server: redis-server redis-cli"
   "postgresql: pg_ctlcluster pg_lsclusters pg_createcluster pg_isready psql"
   "prometheus: prometheus promtool"
+  "prometheus-alertmanager: prometheus-alertmanager"
 )
 
 DEFAULT_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"

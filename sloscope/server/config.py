@@ -36,9 +36,12 @@ from sloscope.server.config_values import (
     env_int,
     int_between,
     parse_data_dir,
+    parse_external_url,
     parse_listen,
     parse_log_level,
+    parse_optional_path,
     parse_storage_url,
+    parse_string_list,
     positive_duration,
 )
 from sloscope.server.config_yaml import Origin, Problem, closest, read_yaml_file
@@ -50,12 +53,15 @@ __all__ = [
     "ListenAddress",
     "LogConfig",
     "LogLevel",
+    "NotifyConfig",
     "OtlpConfig",
     "Problem",
     "RumAppConfig",
+    "RulesConfig",
     "RumConfig",
     "ScrapeJobConfig",
     "ServerConfig",
+    "SloConfig",
     "StaticConfig",
     "StorageConfig",
     "load_config",
@@ -106,6 +112,34 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class RulesConfig:
+    """``rules``: Prometheus-format rule files the rule manager evaluates."""
+
+    #: Paths or glob patterns, relative to the working directory.
+    files: tuple[str, ...] = ()
+    evaluation_interval_ms: int = 30_000
+    #: The dashboard's public URL: ``$externalURL`` in templates, generatorURL of alerts.
+    external_url: str = ""
+
+
+@dataclass(frozen=True)
+class SloConfig:
+    """``slo``: SLO spec files (native, OpenSLO v1, Sloth) compiled into rules at start."""
+
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """``notify``: where alerts go."""
+
+    #: An Alertmanager-format file (route, receivers, inhibit_rules); empty: no routing.
+    config_file: str = ""
+    #: Real Alertmanagers to push alerts to (``POST /api/v2/alerts``), as Prometheus does.
+    alertmanager_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated server configuration; ``Config()`` is all defaults."""
 
@@ -113,6 +147,9 @@ class Config:
     otlp: OtlpConfig = field(default_factory=OtlpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    slo: SloConfig = field(default_factory=SloConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     #: File only (no environment variables); see :mod:`sloscope.server.config_lists`.
     scrape_configs: tuple[ScrapeJobConfig, ...] = ()
     rum: RumConfig = field(default_factory=RumConfig)
@@ -258,6 +295,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "otlp": OtlpConfig,
     "storage": StorageConfig,
     "log": LogConfig,
+    "rules": RulesConfig,
+    "slo": SloConfig,
+    "notify": NotifyConfig,
 }
 _SETTINGS = (
     _Setting("server", "listen", "listen", parse_listen),
@@ -270,6 +310,12 @@ _SETTINGS = (
     _Setting("storage", "chunk_samples", "chunk_samples", int_between(16, 8192), env_int),
     _Setting("storage", "head_max_span", "head_max_span_ms", positive_duration),
     _Setting("log", "level", "level", parse_log_level),
+    _Setting("rules", "files", "files", parse_string_list),
+    _Setting("rules", "evaluation_interval", "evaluation_interval_ms", positive_duration),
+    _Setting("rules", "external_url", "external_url", parse_external_url),
+    _Setting("slo", "files", "files", parse_string_list),
+    _Setting("notify", "config_file", "config_file", parse_optional_path),
+    _Setting("notify", "alertmanager_urls", "alertmanager_urls", parse_string_list),
 )
 # setting -> (value, where it was set); raw before validation, typed after
 _Values = dict[_Setting, tuple[object, Origin]]

@@ -185,6 +185,31 @@ def parse_log_level(raw: object) -> LogLevel:
     raise expect(f"one of {', '.join(names)}", raw, f"did you mean {match!r}?" if match else "")
 
 
+def parse_string_list(raw: object) -> tuple[str, ...]:
+    """A YAML list of non-empty strings; from an environment variable, comma-separated."""
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.split(",") if part.strip()]
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise expect("a list of non-empty strings (comma-separated in a variable)", raw)
+    return tuple(raw)
+
+
+def parse_optional_path(raw: object) -> str:
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str):
+        raise expect("a file path, or empty", raw)
+    return raw
+
+
+def parse_external_url(raw: object) -> str:
+    if raw == "" or raw is None:
+        return ""
+    if isinstance(raw, str) and re.fullmatch(r"https?://[^\s?#]+", raw):
+        return raw.rstrip("/")
+    raise expect("an http(s) URL like https://sloscope.example.com, or empty", raw)
+
+
 # --- values of the list sections (scrape_configs, rum) ------------------------------------
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")

@@ -84,7 +84,7 @@ def test_reference_file_lists_every_key_with_its_env_var() -> None:
         if f.name not in list_sections
     )
 
-    assert len(keys) == field_count == 10
+    assert len(keys) == field_count == 16
     for section, key in keys:
         assert f"# Env: SLOSCOPE_{section.upper()}_{key.upper()}\n" in text
 
@@ -101,6 +101,12 @@ NON_DEFAULTS = {
     ("storage", "chunk_samples"): ("8192", lambda c: c.storage.chunk_samples),
     ("storage", "head_max_span"): ("90m", lambda c: c.storage.head_max_span_ms),
     ("log", "level"): ("debug", lambda c: c.log.level),
+    ("rules", "files"): ("alert_rules/*.yml,extra.yml", lambda c: c.rules.files),
+    ("rules", "evaluation_interval"): ("1m", lambda c: c.rules.evaluation_interval_ms),
+    ("rules", "external_url"): ("https://slo.example.com", lambda c: c.rules.external_url),
+    ("slo", "files"): ("slos/*.yml", lambda c: c.slo.files),
+    ("notify", "config_file"): ("alertmanager.yml", lambda c: c.notify.config_file),
+    ("notify", "alertmanager_urls"): ("http://am:9093", lambda c: c.notify.alertmanager_urls),
 }
 
 
@@ -552,7 +558,7 @@ def test_file_that_is_not_a_mapping(tmp_path: Path) -> None:
 
     assert problems_of(path) == [
         f"{path}:1:1: expected a mapping of sections"
-        " (server, otlp, storage, log, scrape_configs, rum), got a list"
+        " (server, otlp, storage, log, rules, slo, notify, scrape_configs, rum), got a list"
     ]
 
 
@@ -933,3 +939,27 @@ def test_reference_file_examples_of_list_sections_are_valid(tmp_path: Path) -> N
 
     assert [job.job_name for job in config.scrape_configs] == ["node", "web"]
     assert [app.name for app in config.rum.apps] == ["shop"]
+
+
+def test_rule_and_notify_keys_reject_wrong_shapes(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        rules:
+          files: [alert_rules/*.yml, 3]
+          external_url: ftp://x
+        notify:
+          config_file: [a]
+        """,
+    )
+    assert problems_of(path) == [
+        f"{path}:2:10: rules.files: expected a list of non-empty strings "
+        "(comma-separated in a variable), got ['alert_rules/*.yml', 3]",
+        f"{path}:3:17: rules.external_url: expected an http(s) URL like "
+        "https://sloscope.example.com, or empty, got 'ftp://x'",
+        f"{path}:5:16: notify.config_file: expected a file path, or empty, got ['a']",
+    ]
+    assert load_config(None, {"SLOSCOPE_SLO_FILES": " a.yml , b/*.yml ,"}).slo.files == (
+        "a.yml",
+        "b/*.yml",
+    )
