@@ -20,8 +20,11 @@ What becomes what:
   the same metric name do not collide.
 * a point flagged ``FLAG_NO_RECORDED_VALUE`` becomes Prometheus' stale marker; a NaN value
   without the flag is kept as an ordinary NaN (a real value in Prometheus).
-* exemplars are dropped, because the store cannot hold them yet; they are counted in
-  :attr:`ConversionResult.exemplars_dropped`.
+* exemplars are kept (:attr:`ConversionResult.exemplars`) with ``trace_id``/``span_id`` in
+  lowercase hex and their filtered attributes as labels (while the label set stays within
+  OpenMetrics' 128 characters): on the ``_total`` (or gauge) series of a sum, and on the
+  ``_bucket`` series of the first bucket whose bound holds the exemplar's value for a histogram,
+  as the collector's Prometheus translator places them.
 * timestamps: nanoseconds -> milliseconds (truncated); a zero timestamp is rejected.
 
 The conversion is pure apart from the accumulator: no I/O, no clock.
@@ -46,6 +49,7 @@ from collector.convert.otlp_names import (
     value_string,
 )
 from collector.model import METRIC_NAME, STALE_NAN, Labels
+from collector.store.exemplars import MAX_EXEMPLAR_LABEL_CHARS, Exemplar
 
 __all__ = ["ConversionResult", "PointRejection", "Sample", "convert_metrics"]
 
@@ -82,7 +86,9 @@ class ConversionResult:
     samples: list[Sample] = field(default_factory=list)
     points: int = 0
     rejected: Counter[PointRejection] = field(default_factory=Counter)
-    exemplars_dropped: int = 0
+    exemplars: list[Exemplar] = field(default_factory=list)
+    #: exemplars without a timestamp or a value: not kept
+    exemplars_invalid: int = 0
 
     @property
     def rejected_points(self) -> int:
@@ -155,8 +161,6 @@ class _Converter:
         data = getattr(metric, kind)
         points = data.data_points
         self.result.points += len(points)
-        if kind != "summary":  # summaries have no exemplars
-            self.result.exemplars_dropped += sum(len(p.exemplars) for p in points)
         if kind == "exponential_histogram":
             self._reject(PointRejection.EXPONENTIAL_HISTOGRAM, len(points))
             return
@@ -215,6 +219,8 @@ class _Converter:
                 return
             value = totals[0]
         self._emit(name, labels, ts_ms, value)
+        for exemplar in point.exemplars:
+            self._exemplar(name, labels, exemplar)
 
     def _histogram(self, name: str, labels: dict[str, str], point, delta: bool) -> None:
         bounds = list(point.explicit_bounds)
@@ -248,6 +254,32 @@ class _Converter:
         self._emit(name + "_count", labels, ts_ms, STALE_NAN if stale else count)
         if has_sum:
             self._emit(name + "_sum", labels, ts_ms, STALE_NAN if stale else total)
+        for exemplar in point.exemplars:
+            value = _exemplar_value(exemplar)
+            bound = next((b for b in bounds if value <= b), None)
+            le = "+Inf" if bound is None else format_bound(bound)
+            self._exemplar(name + "_bucket", {**labels, "le": le}, exemplar)
+
+    def _exemplar(self, name: str, labels: dict[str, str], exemplar: pb.Exemplar) -> None:
+        if exemplar.time_unix_nano <= 0 or exemplar.WhichOneof("value") is None:
+            self.result.exemplars_invalid += 1
+            return
+        own: dict[str, str] = {}
+        if exemplar.trace_id:
+            own["trace_id"] = exemplar.trace_id.hex()
+        if exemplar.span_id:
+            own["span_id"] = exemplar.span_id.hex()
+        size = sum(len(k) + len(v) for k, v in own.items())
+        for key, text in attribute_labels(exemplar.filtered_attributes).items():
+            if key in own or size + len(key) + len(text) > MAX_EXEMPLAR_LABEL_CHARS:
+                continue
+            own[key] = text
+            size += len(key) + len(text)
+        series = Labels.of({**labels, METRIC_NAME: name})
+        stamp = exemplar.time_unix_nano // 1_000_000
+        self.result.exemplars.append(
+            Exemplar(series, Labels.of(own), stamp, _exemplar_value(exemplar))
+        )
 
     def _summary(self, name: str, labels: dict[str, str], point, delta: bool) -> None:
         ts_ms = point.time_unix_nano // 1_000_000
@@ -257,3 +289,7 @@ class _Converter:
             self._emit(name, q, ts_ms, STALE_NAN if stale else quantile.value)
         self._emit(name + "_count", labels, ts_ms, STALE_NAN if stale else float(point.count))
         self._emit(name + "_sum", labels, ts_ms, STALE_NAN if stale else point.sum)
+
+
+def _exemplar_value(exemplar: pb.Exemplar) -> float:
+    return float(getattr(exemplar, exemplar.WhichOneof("value") or "as_double"))

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from collector.model import Labels
+from collector.store.exemplars import Exemplar
 from collector.store.spans import SpanKind, SpanRecord
 
 __all__ = [
@@ -95,7 +96,11 @@ class RedAccumulator:
             return len(self._series)
 
     def observe(self, records: Iterable[SpanRecord]) -> list[Sample]:
-        """Count the SERVER and CONSUMER spans and return every touched series' samples.
+        """Count the SERVER and CONSUMER spans and return every touched series' samples."""
+        return self.observe_batch(records)[0]
+
+    def observe_batch(self, records: Iterable[SpanRecord]) -> tuple[list[Sample], list[Exemplar]]:
+        """Count the SERVER and CONSUMER spans; every touched series' samples, and exemplars.
 
         Samples carry the batch's time: the latest end among the counted spans, in ms. A
         series never gets a time at or before its previous one (a late batch is stamped
@@ -103,18 +108,22 @@ class RedAccumulator:
         """
         counted = [r for r in records if r.kind in RED_KINDS]
         if not counted:
-            return []
+            return [], []
         t_ms = max(r.end_time_unix_nano for r in counted) // 1_000_000
         with self._lock:
             touched: dict[int, _Series] = {}
+            examples: dict[Labels, SpanRecord] = {}
             for record in counted:
                 series = self._series_for(record)
                 series.count += 1
                 seconds = record.duration_ns / 1e9
                 series.total_seconds += seconds
-                series.buckets[bisect.bisect_left(self.buckets, seconds)] += 1
+                bucket = bisect.bisect_left(self.buckets, seconds)
+                series.buckets[bucket] += 1
                 touched[id(series)] = series
-            return [s for series in touched.values() for s in self._samples(series, t_ms)]
+                examples[series.bucket_labels[bucket]] = record
+            samples = [s for series in touched.values() for s in self._samples(series, t_ms)]
+        return samples, [_exemplar(labels, record) for labels, record in examples.items()]
 
     def _series_for(self, record: SpanRecord) -> _Series:
         """The state for a span's labels (caller holds the lock); overflow when full."""
@@ -159,3 +168,8 @@ class RedAccumulator:
             running += n
             out.append((labels, t_ms, float(running)))
         return out
+
+
+def _exemplar(bucket: Labels, record: SpanRecord) -> Exemplar:
+    ids = Labels.of({"trace_id": record.trace_id.hex(), "span_id": record.span_id.hex()})
+    return Exemplar(bucket, ids, record.end_time_unix_nano // 1_000_000, record.duration_ns / 1e9)

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from flask import Blueprint, request
 
 from collector.http_api.encode import encode_query_data, to_json
+from collector.http_api.exemplars import exemplars_json, query_matcher_sets
 from collector.http_api.params import (
     MAX_TIME_MS,
     MIN_TIME_MS,
@@ -50,6 +51,7 @@ from collector.http_api.selectors import (
 from collector.model import Labels
 from collector.promql.errors import PromQLError
 from collector.promql.result import Matrix, QueryResult, Vector
+from collector.store.exemplars import ExemplarStore
 from collector.store.interfaces import Querier
 from collector.store.matchers import Matcher
 
@@ -97,6 +99,7 @@ def create_api_blueprint(
     build_info: dict | None = None,
     *,
     clock: Callable[[], float] = time.time,
+    exemplars: ExemplarStore | None = None,
 ) -> Blueprint:
     """The Prometheus HTTP API; mount it at ``/api/v1``.
 
@@ -108,8 +111,10 @@ def create_api_blueprint(
 
     :param build_info: fields that replace or extend :func:`default_build_info`.
     :param clock: Unix seconds now; the default ``time`` of ``/query``.
+    :param exemplars: where ``/query_exemplars`` looks; None answers ``[]``.
     """
-    api = _PrometheusApi(engine, querier, {**default_build_info(), **(build_info or {})}, clock)
+    info = {**default_build_info(), **(build_info or {})}
+    api = _PrometheusApi(engine, querier, info, clock, exemplars)
     blueprint = Blueprint("prometheus_api", __name__)
     for rule, endpoint, methods in _ROUTES:
         view = wrap_handler(getattr(api, endpoint))
@@ -126,6 +131,7 @@ _ROUTES = [
     ("/series", "series", ["GET", "POST"]),
     ("/labels", "labels", ["GET", "POST"]),
     ("/label/<name>/values", "label_values", ["GET"]),
+    ("/query_exemplars", "query_exemplars", ["GET", "POST"]),
     ("/metadata", "metadata", ["GET"]),
     ("/status/buildinfo", "buildinfo", ["GET"]),
 ]
@@ -147,7 +153,9 @@ class _PrometheusApi:
         querier: Querier,
         build_info: dict[str, Any],
         clock: Callable[[], float],
+        exemplars: ExemplarStore | None = None,
     ) -> None:
+        self._exemplars = exemplars
         self._engine = engine
         self._querier = querier
         self._build_info = build_info
@@ -217,6 +225,19 @@ class _PrometheusApi:
             if exc.error_type == "bad_data":  # the query did not parse or type-check
                 raise invalid_param("query", str(exc)) from None
             raise ApiError(exc.error_type, str(exc), exc.http_status) from None
+
+    def query_exemplars(self) -> Reply:
+        expr = self._expression()
+        start, end = self._time_range()
+        start = MIN_TIME_MS if start is None else start
+        end = MAX_TIME_MS if end is None else end
+        if end < start:
+            raise bad_data("end timestamp must not be before start timestamp")
+        try:
+            sets = query_matcher_sets(expr)
+        except ValueError as exc:
+            raise bad_data(str(exc)) from None
+        return Reply(exemplars_json(self._exemplars, sets, start, end))
 
     # -- series and labels --------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.convert.otlp_delta import DeltaAccumulator
 from collector.convert.otlp_metrics import convert_metrics
+from collector.store.exemplars import Exemplar, ExemplarStore
 from collector.store.interfaces import Appender
 
 __all__ = ["IngestCounts", "OtlpIngest", "Overloaded", "TracesSink"]
@@ -58,7 +59,7 @@ class OtlpIngest:
     so that they share the delta totals and the in-flight bound.
 
     ``dropped`` counts what was not stored, by reason (conversion rejections, store
-    rejections, exemplars, overload refusals). For the collector's own ``/metrics``,
+    rejections, exemplars with no exemplar store, overload refusals). For ``/metrics``,
     :meth:`counts` copies the same refusals keyed by ``(signal, reason)``, what was accepted
     by signal (``points`` converted, ``samples`` stored, ``spans`` accepted) and how many
     exports are in flight.
@@ -70,6 +71,7 @@ class OtlpIngest:
         *,
         traces_sink: TracesSink | None = None,
         accumulator: DeltaAccumulator | None = None,
+        exemplar_store: ExemplarStore | None = None,
         max_in_flight: int = 16,
         retry_after_s: int = 5,
     ) -> None:
@@ -77,6 +79,7 @@ class OtlpIngest:
             raise ValueError("max_in_flight and retry_after_s must be positive")
         self.appender = appender
         self.traces_sink = traces_sink
+        self.exemplar_store = exemplar_store
         self.accumulator = accumulator if accumulator is not None else DeltaAccumulator()
         self.retry_after_s = retry_after_s
         self.dropped: Counter[str] = Counter()
@@ -128,21 +131,33 @@ class OtlpIngest:
         with self._slot(), self._metrics_lock:
             result = convert_metrics(request, self.accumulator)
             stored = self.appender.append(result.samples) if result.samples else None
+            kept = self._store_exemplars(result.exemplars)
         store_rejected = stored.rejected if stored is not None else {}
         self._accept(
             {
                 "points": result.points - result.rejected_points,
                 "samples": stored.appended if stored is not None else 0,
+                "exemplars": kept,
             }
         )
         self._count("points", {reason.value: n for reason, n in result.rejected.items()})
         self._count("samples", {reason.value: n for reason, n in store_rejected.items()})
-        self._count("exemplars", {"exemplars_unsupported": result.exemplars_dropped})
+        unstored = len(result.exemplars) if self.exemplar_store is None else 0
+        self._count(
+            "exemplars",
+            {"exemplar_storage_disabled": unstored, "invalid_exemplar": result.exemplars_invalid},
+        )
         messages = [result.message()] if result.rejected_points else []
         if store_rejected:
             detail = ", ".join(f"{n} {r.value}" for r, n in store_rejected.items())
             messages.append(f"samples refused by the store: {detail}")
         return result.rejected_points + sum(store_rejected.values()), "; ".join(messages)
+
+    def _store_exemplars(self, exemplars: list[Exemplar]) -> int:
+        """Exemplars are kept after their samples; a repeat of a stored one is not counted."""
+        if self.exemplar_store is None or not exemplars:
+            return 0
+        return self.exemplar_store.append(exemplars)
 
     def export_traces(self, request: ExportTraceServiceRequest) -> tuple[int, str]:
         """Hand spans to the traces sink; ``(rejected spans, message)``."""

@@ -13,9 +13,9 @@ file_sd file gets stale markers for all its series, report series included. Seri
 with their own timestamp are never marked stale (Prometheus does not either).
 
 Where we differ on purpose: a departed target's markers carry the time it was seen gone,
-not the end of its last interval; exemplars are parsed and dropped with a count (the store
-has none); there is no relabeling, so ``scrape_samples_post_metric_relabeling`` equals
-``scrape_samples_scraped``.
+not the end of its last interval; exemplars go to the exemplar store when one is given
+(else they are counted as dropped); there is no relabeling, so
+``scrape_samples_post_metric_relabeling`` equals ``scrape_samples_scraped``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from collector.receivers.scrape_targets import (
     current_targets,
     merge_target_labels,
 )
+from collector.store.exemplars import Exemplar, ExemplarStore
 from collector.store.interfaces import AppendResult
 from collector.textparse import TextFormat, TextParseError, TextSample, parse
 
@@ -126,20 +127,21 @@ class _Parsed:
     samples: list[tuple[Labels, int, float]]
     tracked: set[Labels]  # series without their own timestamp: the ones that can go stale
     scraped: int
-    exemplars: int
+    exemplars: list[Exemplar]
 
 
 def _convert(items: Iterable[Any], target: Target, config: ScrapeConfig, now_ms: int) -> _Parsed:
     """Parsed items to store samples with target labels; a repeated series keeps its first."""
-    out = _Parsed([], set(), 0, 0)
+    out = _Parsed([], set(), 0, [])
     seen: set[Labels] = set()
     for item in items:
         if not isinstance(item, TextSample):
             continue
         out.scraped += 1
-        if item.exemplar is not None:
-            out.exemplars += 1
         labels = merge_target_labels(item.name, item.labels, target.labels, config.honor_labels)
+        if (found := item.exemplar) is not None:
+            stamp = now_ms if found.timestamp_ms is None else found.timestamp_ms
+            out.exemplars.append(Exemplar(labels, Labels.of(found.labels), stamp, found.value))
         if labels in seen:
             continue  # Prometheus: "duplicate sample for timestamp"
         seen.add(labels)
@@ -174,8 +176,10 @@ class Scraper:
         *,
         fetch: Fetch | None = None,
         clock: Callable[[], float] | None = None,
+        exemplar_store: ExemplarStore | None = None,
     ) -> None:
         self._appender = appender
+        self._exemplar_store = exemplar_store
         self._fetch = fetch or http_fetch
         self._clock = clock or time.time
         self._lock = threading.Lock()
@@ -301,9 +305,12 @@ class Scraper:
             target, now_ms, [float(parsed is not None), duration, scraped, scraped, added]
         )
         result = self._appender.append(samples + stale + report)
+        exemplars = len(parsed.exemplars) if parsed else 0
+        if exemplars and self._exemplar_store is not None:
+            self._exemplar_store.append(parsed.exemplars)
+            exemplars = 0
         with self._lock:
             self._series[target] = (all_now, tracked)
-            exemplars = parsed.exemplars if parsed else 0
             self.exemplars_dropped += exemplars
         if error:
             log.info("scrape %s %s failed: %s", job, target.address, error)

@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.convert.otlp_spans import convert_request
 from collector.convert.spans_to_red import RedAccumulator
+from collector.store.exemplars import ExemplarStore
 from collector.store.interfaces import Appender
 from collector.store.spans import SpanRecord
 
@@ -33,8 +34,14 @@ class SpanWriter(Protocol):
     ) -> list[SpanRecord]: ...  # pragma: no cover - protocol
 
 
-def make_traces_sink(span_store: SpanWriter, appender: Appender, red: RedAccumulator) -> TracesSink:
+def make_traces_sink(
+    span_store: SpanWriter,
+    appender: Appender,
+    red: RedAccumulator,
+    exemplar_store: ExemplarStore | None = None,
+) -> TracesSink:
     """Build the sink; it raises only what the stores raise (the receiver answers 503).
+    With an ``exemplar_store``, the RED duration buckets get exemplars pointing at spans.
 
     Spans already stored (a client retrying a batch) are accepted again but counted into the
     RED metrics once. RED updates and their appends are serialised by one lock, so each
@@ -47,9 +54,11 @@ def make_traces_sink(span_store: SpanWriter, appender: Appender, red: RedAccumul
         new = span_store.write_new(result.spans) if result.spans else []
         if new:
             with emit_lock:
-                samples = red.observe(new)
+                samples, exemplars = red.observe_batch(new)
                 if samples:
                     appender.append(samples)
+                if exemplars and exemplar_store is not None:
+                    exemplar_store.append(exemplars)
         return len(result.spans), result.rejected_total, result.message
 
     return sink

@@ -25,6 +25,7 @@ class CollectorParts:
     ingest: Any  # collector.receivers.otlp_ingest.OtlpIngest
     span_store: Any  # collector.store.spans.SpanStore
     traces_sink: Any
+    exemplar_store: Any = None  # collector.store.exemplars.ExemplarStore
 
     def otlp_blueprint(self, name: str):
         from collector.receivers.otlp_http import create_otlp_blueprint
@@ -43,12 +44,16 @@ def build_collector(store) -> CollectorParts:
     from collector.convert.spans_to_red import RedAccumulator
     from collector.receivers.otlp_ingest import OtlpIngest
     from collector.receivers.traces import make_traces_sink
+    from collector.store.exemplars import ExemplarStore
     from collector.store.spans import SpanStore
 
     span_store = SpanStore(store.engine)
     span_store.create()
-    sink = make_traces_sink(span_store, store, RedAccumulator())
-    return CollectorParts(OtlpIngest(store, traces_sink=sink), span_store, sink)
+    exemplars = ExemplarStore(store.engine)
+    exemplars.create()
+    sink = make_traces_sink(span_store, store, RedAccumulator(), exemplars)
+    ingest = OtlpIngest(store, traces_sink=sink, exemplar_store=exemplars)
+    return CollectorParts(ingest, span_store, sink, exemplars)
 
 
 @dataclass
@@ -84,16 +89,17 @@ def scrape_config(job: ScrapeJobConfig):
     )
 
 
-def build_scraping(store, jobs: Sequence[ScrapeJobConfig]) -> Scraping | None:
-    """A scraper over *store* with its jobs added to a (not yet started) scheduler; None if
-    there are no jobs."""
+def build_scraping(store, jobs: Sequence[ScrapeJobConfig], exemplar_store=None) -> Scraping | None:
+    """A scraper over *store* (exemplars to *exemplar_store*) with its jobs added to a (not
+    yet started) scheduler; None if there are no jobs."""
     if not jobs:
         return None
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from collector.receivers.scrape import Scraper
 
-    scraper = Scraper(store, [scrape_config(job) for job in jobs])
+    configs = [scrape_config(job) for job in jobs]
+    scraper = Scraper(store, configs, exemplar_store=exemplar_store)
     scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
     scraper.start(scheduler)
     return Scraping(scraper, scheduler)

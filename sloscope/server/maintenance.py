@@ -16,10 +16,14 @@ __all__ = ["MaintenanceLoop", "maintain"]
 log = logging.getLogger("sloscope.maintenance")
 
 
-def maintain(store, now_ms: int, retention_ms: int, span_store=None) -> None:
+def maintain(store, now_ms: int, retention_ms: int, span_store=None, exemplar_store=None) -> None:
     """One housekeeping step: write the head out as chunks, then apply retention to samples
-    and, when given, to spans."""
+    and, when given, to spans and exemplars."""
     store.flush()
+    if exemplar_store is not None:
+        exemplars_deleted = exemplar_store.delete_before(now_ms - retention_ms)
+        if exemplars_deleted:
+            log.info("retention: deleted %d exemplars", exemplars_deleted)
     if span_store is not None:
         spans_deleted = span_store.delete_before((now_ms - retention_ms) * 1_000_000)
         if spans_deleted:
@@ -44,8 +48,10 @@ class MaintenanceLoop:
         interval_s: float = 60.0,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         span_store=None,
+        exemplar_store=None,
     ) -> None:
         self._store = store
+        self._exemplar_store = exemplar_store
         self._span_store = span_store
         self._retention_ms = retention_ms
         self._interval_s = interval_s
@@ -60,7 +66,13 @@ class MaintenanceLoop:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                maintain(self._store, self._clock_ms(), self._retention_ms, self._span_store)
+                maintain(
+                    self._store,
+                    self._clock_ms(),
+                    self._retention_ms,
+                    self._span_store,
+                    self._exemplar_store,
+                )
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("store maintenance failed")
 

@@ -29,7 +29,9 @@ def create_http_app(store, collector=None, *, rum_apps: Sequence[RumAppConfig] =
 
     app = Flask("sloscope")
     app.extensions["sloscope.store"] = store
-    app.register_blueprint(create_api_blueprint(Engine(store), store), url_prefix="/api/v1")
+    exemplars = None if collector is None else collector.exemplar_store
+    api = create_api_blueprint(Engine(store), store, exemplars=exemplars)
+    app.register_blueprint(api, url_prefix="/api/v1")
     parts: dict = {"store": store}
     appender = store if collector is None else collector.ingest.appender
     if collector is not None:
@@ -94,11 +96,16 @@ def run_server(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(str(exc))
     collector = build_collector(TimedAppender(store))
-    loop = MaintenanceLoop(store, config.storage.retention_ms, span_store=collector.span_store)
+    loop = MaintenanceLoop(
+        store,
+        config.storage.retention_ms,
+        span_store=collector.span_store,
+        exemplar_store=collector.exemplar_store,
+    )
     listen = config.server.listen
     app = create_http_app(store, collector, rum_apps=config.rum.apps)
     http = create_server(app, host=listen.host, port=listen.port)
-    scraping = build_scraping(store, config.scrape_configs)
+    scraping = build_scraping(store, config.scrape_configs, collector.exemplar_store)
     otlp = OtlpListeners(collector, config.otlp)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     loop.start()

@@ -492,4 +492,7 @@ def test_shared_ingest_counts_drops(store):
     ingest = OtlpIngest(store)
     client = make_app(store, ingest=ingest).test_client()
     client.post("/v1/metrics", data=json.dumps(JSON_PAYLOAD), content_type="application/json")
-    assert ingest.dropped == {"exponential_histogram_unsupported": 1, "exemplars_unsupported": 1}
+    assert ingest.dropped == {
+        "exponential_histogram_unsupported": 1,
+        "exemplar_storage_disabled": 1,
+    }

@@ -161,3 +161,19 @@ def test_maintenance_step_applies_retention_to_spans_too(tmp_path):
     with SqlStore(f"sqlite:///{tmp_path}/s.db") as store:
         maintain(store, now_ms=3 * day, retention_ms=2 * day, span_store=spans)
     assert spans.cuts == [day * 1_000_000]
+
+
+def test_maintenance_step_applies_retention_to_exemplars(tmp_path):
+    from collector.model import Labels
+    from collector.store.exemplars import Exemplar, ExemplarStore
+
+    day = 86_400_000
+    with SqlStore(f"sqlite:///{tmp_path}/s.db") as store:
+        exemplars = ExemplarStore(store.engine)
+        exemplars.create()
+        series, ids = Labels.of({"__name__": "x_total"}), Labels.of({"trace_id": "ab"})
+        exemplars.append([Exemplar(series, ids, t, 1.0) for t in (day // 2, 2 * day)])
+        maintain(store, now_ms=3 * day, retention_ms=2 * day, exemplar_store=exemplars)
+        assert [e.timestamp_ms for _, got in exemplars.query([[]], 0, 3 * day) for e in got] == [
+            2 * day
+        ]

@@ -119,7 +119,7 @@ def test_otlp_counts_accepted_and_refused(world):
     assert accepted(registry, "samples", "otlp") == 3.0  # the late gauge sample is refused
     assert refused(registry, "points", "otlp", "exponential_histogram_unsupported") == 1.0
     assert refused(registry, "samples", "otlp", "out_of_order") == 1.0
-    assert refused(registry, "exemplars", "otlp", "exemplars_unsupported") == 1.0
+    assert refused(registry, "exemplars", "otlp", "invalid_exemplar") == 1.0  # no timestamp
     reject = {"reason": "out_of_order"}
     assert registry.get_sample_value("sloscope_store_rejected_samples_total", reject) == 1.0
     assert in_flight == [1.0, 1.0] and registry.get_sample_value(IN_FLIGHT) == 0.0
