@@ -2,9 +2,10 @@
 
 A real ``python -m sloscope server`` runs in a subprocess on free loopback ports with a temporary
 data directory. A sender thread posts OTLP/HTTP protobuf gauge batches to the dedicated OTLP
-port and remote_write batches to the main port, one after another, noting every batch answered
-2xx. Once enough are acknowledged the server gets SIGKILL, with the sender still posting; the
-store is then opened directly and every acknowledged point must be in it.
+port, remote_write batches to the main port and OTLP/gRPC span batches to the gRPC port, one
+after another, noting every batch answered 2xx (gRPC: OK). Once enough are acknowledged the
+server gets SIGKILL, with the sender still posting; the store is then opened directly and every
+acknowledged point and span must be in it.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+from sqlalchemy import create_engine
 
 from collector.receivers.remote_write import encode_write_request
 from collector.store.matchers import Matcher
+from collector.store.spans import SpanStore
 from collector.store.sql import SqlStore
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
@@ -57,6 +63,22 @@ def otlp_batch(first_ms: int) -> bytes:
     return request.SerializeToString()
 
 
+def span_batch(first_ms: int) -> ExportTraceServiceRequest:
+    """One trace per batch (its id is the batch's first_ms), POINTS_PER_BATCH server spans."""
+    request = ExportTraceServiceRequest()
+    resource = request.resource_spans.add()
+    attribute = resource.resource.attributes.add()
+    attribute.key, attribute.value.string_value = "service.name", "crashtest"
+    scope = resource.scope_spans.add()
+    for i in range(POINTS_PER_BATCH):
+        span = scope.spans.add(name="GET /crash", kind=2)
+        span.trace_id = first_ms.to_bytes(16, "big")
+        span.span_id = (i + 1).to_bytes(8, "big")
+        span.start_time_unix_nano = (first_ms + i) * 1_000_000
+        span.end_time_unix_nano = span.start_time_unix_nano + 1_000_000
+    return request
+
+
 def remote_write_batch(first_ms: int) -> bytes:
     labels = {"__name__": "crash_rw", "job": "crashtest"}
     return encode_write_request(
@@ -67,13 +89,19 @@ def remote_write_batch(first_ms: int) -> bytes:
 class Sender:
     """Posts batches in turn until told to stop or a post fails; records the acknowledged."""
 
-    def __init__(self, otlp_url: str, write_url: str, start_ms: int) -> None:
+    def __init__(self, otlp_url: str, write_url: str, grpc_target: str, start_ms: int) -> None:
         self.otlp_url, self.write_url, self.start_ms = otlp_url, write_url, start_ms
+        self.grpc_target = grpc_target
         self.acked: dict[str, list[int]] = {"crash_gauge": [], "crash_rw": []}
+        self.acked_traces: list[int] = []
         self.enough = threading.Event()
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        with grpc.insecure_channel(self.grpc_target) as channel:
+            self._run(TraceServiceStub(channel))
+
+    def _run(self, traces: TraceServiceStub) -> None:
         try:
             for n in range(MAX_BATCHES):
                 first_ms = self.start_ms + n * 1000
@@ -85,9 +113,11 @@ class Sender:
                     first_ms,
                     {"Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0"},
                 )
+                traces.Export(span_batch(first_ms), timeout=30)  # raises unless OK
+                self.acked_traces.append(first_ms)
                 if n + 1 == ACKS_BEFORE_KILL:
                     self.enough.set()
-        except (OSError, urllib.error.HTTPError) as exc:  # the kill ends the run here
+        except (OSError, urllib.error.HTTPError, grpc.RpcError) as exc:  # the kill ends the run
             self.error = exc
         finally:
             self.enough.set()
@@ -100,7 +130,7 @@ class Sender:
                 self.acked[name].extend(range(first_ms, first_ms + POINTS_PER_BATCH))
 
 
-def start_server(tmp_path: Path, data_dir: Path, log) -> tuple[subprocess.Popen, str, str]:
+def start_server(tmp_path: Path, data_dir: Path, log) -> tuple[subprocess.Popen, str, str, str]:
     main, otlp_http, otlp_grpc = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOSCOPE_")}
     env.update(
@@ -116,7 +146,8 @@ def start_server(tmp_path: Path, data_dir: Path, log) -> tuple[subprocess.Popen,
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    return server, f"http://127.0.0.1:{main}", f"http://127.0.0.1:{otlp_http}"
+    urls = f"http://127.0.0.1:{main}", f"http://127.0.0.1:{otlp_http}", f"127.0.0.1:{otlp_grpc}"
+    return server, *urls
 
 
 def wait_ready(server: subprocess.Popen, probe: str | urllib.request.Request, log: Path) -> None:
@@ -144,7 +175,7 @@ def stored_timestamps(db: Path, name: str) -> set[int]:
 def test_sigkill_during_ingest_keeps_every_acknowledged_point(tmp_path):
     data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
     with open(log_path, "wb") as log:
-        server, main_url, otlp_url = start_server(tmp_path, data_dir, log)
+        server, main_url, otlp_url, grpc_target = start_server(tmp_path, data_dir, log)
     try:
         wait_ready(server, f"{main_url}/-/ready", log_path)
         # The OTLP port has no readiness path: an empty export answers 200 once it listens.
@@ -155,6 +186,7 @@ def test_sigkill_during_ingest_keeps_every_acknowledged_point(tmp_path):
         sender = Sender(
             f"{otlp_url}/v1/metrics",
             f"{main_url}/api/v1/write",
+            grpc_target,
             int(time.time() * 1000) - 3_600_000,
         )
         thread = threading.Thread(target=sender.run)
@@ -173,3 +205,11 @@ def test_sigkill_during_ingest_keeps_every_acknowledged_point(tmp_path):
     for name, acked in sender.acked.items():
         missing = set(acked) - stored_timestamps(db, name)
         assert not missing, f"{name}: {len(missing)} acknowledged points lost, e.g. {min(missing)}"
+    assert len(sender.acked_traces) >= ACKS_BEFORE_KILL
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        spans = SpanStore(engine)
+        lost = [t for t in sender.acked_traces if len(spans.get_trace(f"{t:032x}") or []) < 5]
+    finally:
+        engine.dispose()
+    assert not lost, f"{len(lost)} acknowledged span batches lost, e.g. trace {lost[0]:032x}"
