@@ -1,0 +1,1 @@
+"""Receivers: webhook (Alertmanager's version-4 JSON), Slack and email, over a transport."""
