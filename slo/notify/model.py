@@ -27,11 +27,10 @@ class NotifyAlert:
 
     @property
     def fingerprint(self) -> str:
-        """Stable 16-hex-digit id of the label set (Alertmanager shows one per alert)."""
-        import hashlib
+        """The 16-hex-digit id Alertmanager shows for this label set (same algorithm)."""
+        from slo.notify.receivers.payloads import alertmanager_fingerprint
 
-        digest = hashlib.sha256("\xff".join(f"{k}\xfe{v}" for k, v in self.labels).encode())
-        return digest.hexdigest()[:16]
+        return alertmanager_fingerprint(self.labels)
 
 
 @dataclass(frozen=True)

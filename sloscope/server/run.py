@@ -79,23 +79,29 @@ def _apply_flags(config: Config, args: argparse.Namespace) -> Config:
     return dataclasses.replace(config, server=server)
 
 
+def _configure(args: argparse.Namespace):
+    config = _apply_flags(config_for(args.config), args)
+    logging.basicConfig(
+        level=config.log.level.logging_level, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    return config, open_store(config)
+
+
 def run_server(args: argparse.Namespace) -> int:
     from waitress import create_server
 
     from sloscope.server.collector_role import build_collector, build_scraping
     from sloscope.server.maintenance import MaintenanceLoop
     from sloscope.server.otlp_listeners import OtlpListeners
+    from sloscope.server.rules_role import build_rules, external_url_of, register_rules_api
     from sloscope.server.self_metrics import TimedAppender
 
     try:
-        config = _apply_flags(config_for(args.config), args)
-        logging.basicConfig(
-            level=config.log.level.logging_level, format="%(asctime)s %(levelname)s %(message)s"
-        )
-        store = open_store(config)
+        config, store = _configure(args)
     except CommandError as exc:
         return fail(str(exc))
-    collector = build_collector(TimedAppender(store))
+    appender = TimedAppender(store)
+    collector = build_collector(appender)
     loop = MaintenanceLoop(
         store,
         config.storage.retention_ms,
@@ -105,13 +111,21 @@ def run_server(args: argparse.Namespace) -> int:
     listen = config.server.listen
     app = create_http_app(store, collector, rum_apps=config.rum.apps)
     http = create_server(app, host=listen.host, port=listen.port)
+    try:
+        external_url = external_url_of(config, http.effective_port)
+        rules = build_rules(config, store, appender, external_url)
+    except CommandError as exc:
+        http.close()
+        store.close()
+        return fail(str(exc))
+    register_rules_api(app, rules)
     scraping = build_scraping(store, config.scrape_configs, collector.exemplar_store)
     otlp = OtlpListeners(collector, config.otlp)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    loop.start()
-    otlp.start()
-    if scraping is not None:
-        scraping.start()
+    # Stopped in reverse: receivers first, then rules, scrapes and the maintenance loop.
+    background = [part for part in (loop, scraping, rules, otlp) if part is not None]
+    for part in background:
+        part.start()
     log.info(
         "sloscope server on http://%s:%s (pid %d), store %s",
         listen.host,
@@ -126,9 +140,7 @@ def run_server(args: argparse.Namespace) -> int:
     finally:
         log.info("shutting down: flushing the store")
         http.close()
-        otlp.stop()
-        if scraping is not None:
-            scraping.stop()
-        loop.stop()
+        for part in reversed(background):
+            part.stop()
         store.close()
     return 0
