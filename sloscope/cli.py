@@ -90,6 +90,16 @@ def _add_slo_commands(commands) -> None:
     generate.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
     generate.add_argument("files", metavar="FILE", nargs="+")
     generate.set_defaults(run=_lazy("sloscope.server.slo_generate_command", "run_generate"))
+    report = slo_commands.add_parser(
+        "report", help="error-budget report per calendar period, as CSV, from stored data"
+    )
+    _add_config_flag(report)
+    report.add_argument("--from", dest="start", required=True, metavar="TIME")
+    report.add_argument("--to", dest="end", default="now", metavar="TIME")
+    report.add_argument("--period", choices=["week", "month", "quarter"], default=None)
+    report.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    report.add_argument("files", metavar="FILE", nargs="+")
+    report.set_defaults(run=_lazy("sloscope.server.slo_report_command", "run_report"))
 
 
 def _add_rules_commands(commands) -> None:
