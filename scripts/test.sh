@@ -5,7 +5,8 @@
 #   1. installs the Debian packages the tests need (when run as root; otherwise it says what to
 #      install and stops),
 #   2. starts PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) if they do not answer,
-#   3. creates or reuses the virtualenv .venv and installs the project with its dev extras,
+#   3. creates or reuses the virtualenv .venv, installs the project with its dev extras and
+#      builds the browser RUM script (npm ci + esbuild with the machine's Node.js),
 #   4. runs `ruff check .` and then pytest, and exits with pytest's exit code.
 #
 # Tests that need PostgreSQL or Redis never skip: if a service is down, the run fails.
@@ -29,6 +30,7 @@ DEBIAN_PACKAGES=(
   "postgresql: pg_ctlcluster pg_lsclusters pg_createcluster pg_isready psql"
   "prometheus: prometheus promtool"
   "prometheus-alertmanager: prometheus-alertmanager"
+  "chromium: chromium"
 )
 
 DEFAULT_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -282,6 +284,9 @@ if ! "$VENV/bin/python" -c 'import pip, sys; sys.exit(tuple(map(int, pip.__versi
 fi
 say "pip install -e '.[dev]'"
 "$VENV/bin/python" -m pip install -q -e '.[dev]'
+
+say "build the browser RUM script (npm ci + esbuild; skipped when up to date)"
+"$VENV/bin/python" -m collector.receivers.rum_script_build || die "the RUM script did not build"
 
 # ---------------------------------------------------------------------------------------------
 # Checks

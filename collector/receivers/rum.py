@@ -1,4 +1,5 @@
-"""Browser RUM beacons: ``POST /rum/v1/beacons`` (and ``/rum/v1/beacon``, the SDK tag's path).
+"""Browser RUM beacons: ``POST /rum/v1/beacons`` (and ``/rum/v1/beacon``, the SDK tag's first
+path), and the RUM script itself at ``GET /rum/v1/sloscope-rum.js`` (:mod:`.rum_script_route`).
 
 ``navigator.sendBeacon`` posts ``text/plain`` (a CORS "simple" request) with credentials, so
 CORS answers name the origin and allow credentials; ``application/json`` is preflighted. The
@@ -46,6 +47,7 @@ from collector.receivers.rum_events import (
     rum_events,
 )
 from collector.receivers.rum_limits import TokenBuckets
+from collector.receivers.rum_script_route import add_script_route
 from collector.store.interfaces import Appender
 
 __all__ = [
@@ -220,11 +222,10 @@ def create_rum_blueprint(
     accumulator: RumAccumulator | None = None,
     max_buckets: int = 10_000,
 ) -> Blueprint:
-    """The RUM receiver as a blueprint (register it without a prefix).
+    """The RUM receiver (and the RUM script) as a blueprint; register it without a prefix.
 
     ``apps`` are found by public key; call ``event_store.create()`` once at start; ``clock``
-    (monotonic seconds) drives the rate limiter, ``wall_clock`` (epoch seconds) stamps data.
-    """
+    (monotonic seconds) drives the rate limiter, ``wall_clock`` (epoch seconds) stamps data."""
     by_key = {a.public_key: a for a in apps.values()}
     stats = stats or _DEFAULT_STATS
     acc = accumulator or RumAccumulator()
@@ -266,6 +267,7 @@ def create_rum_blueprint(
 
     for i, path in enumerate(BEACON_PATHS):
         bp.add_url_rule(path, f"beacon{i}", receive, methods=["POST", "OPTIONS"])
+    add_script_route(bp)
     return bp
 
 
@@ -344,6 +346,8 @@ def _cors(resp: Response, origin: str | None) -> Response:
     if origin:
         resp.headers["Access-Control-Allow-Origin"] = origin
         resp.headers["Access-Control-Allow-Credentials"] = "true"
+        # The script's fetch fallback reads it on a 429 to pause for that long.
+        resp.headers["Access-Control-Expose-Headers"] = "Retry-After"
     return resp
 
 

@@ -77,7 +77,7 @@ def test_snippet_golden_with_defaults():
     assert rum.snippet(service="shop") == (
         '<script src="http://127.0.0.1:9900/rum/v1/sloscope-rum.js" defer'
         ' crossorigin="anonymous" data-service="shop" data-sample-rate="1.0"'
-        ' data-beacon-url="http://127.0.0.1:9900/rum/v1/beacon"></script>'
+        ' data-beacon-url="http://127.0.0.1:9900/rum/v1/beacons"></script>'
     )
 
 
@@ -85,6 +85,7 @@ def test_snippet_golden_with_every_option():
     tag = rum.snippet(
         "https://rum.example.com/collector/",
         service="shop",
+        app_key="pk_shop_1",
         page="/product/<id>",
         sample_rate=0.25,
         nonce="bm9uY2U=",
@@ -92,8 +93,8 @@ def test_snippet_golden_with_every_option():
     assert tag == (
         '<script src="https://rum.example.com/collector/rum/v1/sloscope-rum.js" defer'
         ' crossorigin="anonymous" nonce="bm9uY2U=" data-service="shop"'
-        ' data-page="/product/&lt;id&gt;" data-sample-rate="0.25"'
-        ' data-beacon-url="https://rum.example.com/collector/rum/v1/beacon"></script>'
+        ' data-app-key="pk_shop_1" data-page="/product/&lt;id&gt;" data-sample-rate="0.25"'
+        ' data-beacon-url="https://rum.example.com/collector/rum/v1/beacons"></script>'
     )
 
 
@@ -101,12 +102,14 @@ def test_snippet_escapes_every_value():
     tag = rum.snippet(
         "http://collector:9900/a&b",
         service='"><script>alert(1)</script>',
+        app_key='k"><b>',
         page="/q?x='1'&y=2",
         nonce='n"onload="x',
     )
     assert tag.count("<script") == 1 and tag.count("</script>") == 1
     assert 'src="http://collector:9900/a&amp;b/rum/v1/sloscope-rum.js"' in tag
     assert 'data-service="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in tag
+    assert 'data-app-key="k&quot;&gt;&lt;b&gt;"' in tag
     assert 'data-page="/q?x=&#x27;1&#x27;&amp;y=2"' in tag
     assert 'nonce="n&quot;onload=&quot;x"' in tag
 
@@ -133,6 +136,8 @@ def test_snippet_writes_the_sample_rate_as_a_round_trip_float(rate, text):
         ({"service": ""}, "service must be a non-empty string"),
         ({"service": "  "}, "service must be a non-empty string"),
         ({"page": ""}, "page must be a non-empty string or None"),
+        ({"app_key": " "}, "app_key must be a non-empty string or None"),
+        ({"app_key": 7}, "app_key must be a non-empty string or None"),
         ({"nonce": ""}, "nonce must be a non-empty string or None"),
         ({"sample_rate": 1.5}, "sample_rate must be between 0 and 1, got 1.5"),
         ({"sample_rate": -0.1}, "sample_rate must be between 0 and 1"),
