@@ -20,6 +20,8 @@ class Settings:
     redis_url: str = ""
     admin_token: str = "change-me"
     collector_url: str = "http://127.0.0.1:9900"
+    #: The public key of the shop's app in the collector's ``rum.apps`` (browser beacons).
+    rum_app_key: str = ""
     pool_size: int = 10
     max_overflow: int = 5
     pool_timeout_s: float = 2.0
@@ -45,5 +47,6 @@ class Settings:
             redis_url=env.get("REDIS_URL", ""),
             admin_token=env.get("ADMIN_TOKEN", cls.admin_token),
             collector_url=env.get("SLOSCOPE_COLLECTOR_URL", cls.collector_url),
+            rum_app_key=env.get("SHOP_RUM_APP_KEY", cls.rum_app_key),
             cache_namespace=env.get("SHOP_CACHE_NAMESPACE", cls.cache_namespace),
         )

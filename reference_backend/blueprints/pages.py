@@ -32,7 +32,9 @@ def setup(app: Flask, state: ShopState) -> None:
 def _rum_tag() -> dict[str, Markup]:
     """``rum``: the tag for this page, labelled with its route template, not its URL."""
     page = request.url_rule.rule if request.url_rule is not None else None
-    tag = rum.snippet(shop().settings.collector_url, service="shop", page=page)
+    settings = shop().settings
+    key = settings.rum_app_key or None
+    tag = rum.snippet(settings.collector_url, service="shop", page=page, app_key=key)
     return {"rum": Markup(tag)}  # snippet() escapes every attribute value itself
 
 

@@ -394,3 +394,15 @@ def test_static_files_have_etag_and_max_age(client):
         assert response.cache_control.max_age == 3600
     with client.get("/static/shop.css", headers={"If-None-Match": etag}) as response:
         assert response.status_code == 304
+
+
+def test_pages_carry_the_rum_app_key_from_the_environment(make_app):
+    from reference_backend.settings import Settings
+
+    assert Settings.from_environ({"SHOP_RUM_APP_KEY": "pk_shop_1"}).rum_app_key == "pk_shop_1"
+    app = make_app()
+    state = app.extensions["shop"]
+    state.settings = dataclasses.replace(state.settings, rum_app_key="pk_shop_1")
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert 'data-app-key="pk_shop_1"' in page
+    assert 'data-beacon-url="http://127.0.0.1:9900/rum/v1/beacons"' in page
