@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("args", nargs=argparse.REMAINDER, help="the load generator's arguments")
 
     _add_slo_commands(commands)
+    web = commands.add_parser("web", help="dashboard tools")
+    web_commands = web.add_subparsers(dest="web_command", metavar="SUBCOMMAND", required=True)
+    passwd = web_commands.add_parser(
+        "passwd", help="hash a password for web.users (reads it from the terminal or stdin)"
+    )
+    passwd.set_defaults(run=_lazy("sloscope.server.web_role", "run_passwd"))
     _add_rules_commands(commands)
 
     for name, what in _PLANNED.items():

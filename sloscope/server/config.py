@@ -35,6 +35,7 @@ from sloscope.server.config_values import (
     LogLevel,
     env_int,
     int_between,
+    parse_bool,
     parse_data_dir,
     parse_external_url,
     parse_listen,
@@ -44,6 +45,7 @@ from sloscope.server.config_values import (
     parse_string_list,
     positive_duration,
 )
+from sloscope.server.config_web import WebUser, env_bool, parse_secret_key, parse_web_users
 from sloscope.server.config_yaml import Origin, Problem, closest, read_yaml_file
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "SloConfig",
     "StaticConfig",
     "StorageConfig",
+    "WebConfig",
     "load_config",
 ]
 
@@ -140,6 +143,20 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """``web``: the dashboard's log-in. With ``auth`` on and no ``users`` the dashboard
+    answers 503 saying how to add them; ``auth: false`` is for demos (a banner warns)."""
+
+    auth: bool = True
+    users: tuple[WebUser, ...] = ()
+    #: Signs session cookies; empty means a random key per start (sessions end on restart).
+    secret_key: str = ""
+    session_lifetime_ms: int = 12 * 3_600_000
+    #: Set behind HTTPS, so browsers never send the session cookie in clear.
+    cookie_secure: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated server configuration; ``Config()`` is all defaults."""
 
@@ -150,6 +167,7 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     slo: SloConfig = field(default_factory=SloConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     #: File only (no environment variables); see :mod:`sloscope.server.config_lists`.
     scrape_configs: tuple[ScrapeJobConfig, ...] = ()
     rum: RumConfig = field(default_factory=RumConfig)
@@ -298,6 +316,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "rules": RulesConfig,
     "slo": SloConfig,
     "notify": NotifyConfig,
+    "web": WebConfig,
 }
 _SETTINGS = (
     _Setting("server", "listen", "listen", parse_listen),
@@ -316,6 +335,11 @@ _SETTINGS = (
     _Setting("slo", "files", "files", parse_string_list),
     _Setting("notify", "config_file", "config_file", parse_optional_path),
     _Setting("notify", "alertmanager_urls", "alertmanager_urls", parse_string_list),
+    _Setting("web", "auth", "auth", parse_bool, env_bool),
+    _Setting("web", "users", "users", parse_web_users),
+    _Setting("web", "secret_key", "secret_key", parse_secret_key),
+    _Setting("web", "session_lifetime", "session_lifetime_ms", positive_duration),
+    _Setting("web", "cookie_secure", "cookie_secure", parse_bool, env_bool),
 )
 # setting -> (value, where it was set); raw before validation, typed after
 _Values = dict[_Setting, tuple[object, Origin]]

@@ -95,6 +95,7 @@ def run_server(args: argparse.Namespace) -> int:
     from sloscope.server.otlp_listeners import OtlpListeners
     from sloscope.server.rules_role import build_rules, external_url_of, register_rules_api
     from sloscope.server.self_metrics import TimedAppender
+    from sloscope.server.web_role import mount_dashboard
 
     try:
         config, store = _configure(args)
@@ -119,6 +120,7 @@ def run_server(args: argparse.Namespace) -> int:
         store.close()
         return fail(str(exc))
     register_rules_api(app, rules)
+    mount_dashboard(app, config, store, collector, rules)
     scraping = build_scraping(store, config.scrape_configs, collector.exemplar_store)
     otlp = OtlpListeners(collector, config.otlp)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -84,7 +84,7 @@ def test_reference_file_lists_every_key_with_its_env_var() -> None:
         if f.name not in list_sections
     )
 
-    assert len(keys) == field_count == 16
+    assert len(keys) == field_count == 21
     for section, key in keys:
         assert f"# Env: SLOSCOPE_{section.upper()}_{key.upper()}\n" in text
 
@@ -107,6 +107,14 @@ NON_DEFAULTS = {
     ("slo", "files"): ("slos/*.yml", lambda c: c.slo.files),
     ("notify", "config_file"): ("alertmanager.yml", lambda c: c.notify.config_file),
     ("notify", "alertmanager_urls"): ("http://am:9093", lambda c: c.notify.alertmanager_urls),
+    ("web", "auth"): ("false", lambda c: c.web.auth),
+    ("web", "users"): (
+        '[{"name": "ana", "role": "editor", "password_hash": "scrypt:32768:8:1$s4lt$0fa9"}]',
+        lambda c: c.web.users,
+    ),
+    ("web", "secret_key"): ("0123456789abcdef0123", lambda c: c.web.secret_key),
+    ("web", "session_lifetime"): ("1h", lambda c: c.web.session_lifetime_ms),
+    ("web", "cookie_secure"): ("true", lambda c: c.web.cookie_secure),
 }
 
 
@@ -558,7 +566,7 @@ def test_file_that_is_not_a_mapping(tmp_path: Path) -> None:
 
     assert problems_of(path) == [
         f"{path}:1:1: expected a mapping of sections"
-        " (server, otlp, storage, log, rules, slo, notify, scrape_configs, rum), got a list"
+        " (server, otlp, storage, log, rules, slo, notify, web, scrape_configs, rum), got a list"
     ]
 
 
@@ -963,3 +971,24 @@ def test_rule_and_notify_keys_reject_wrong_shapes(tmp_path: Path) -> None:
         "a.yml",
         "b/*.yml",
     )
+
+
+def test_web_users_name_the_bad_entry(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        web:
+          users:
+            - {name: ana, role: editor, password_hash: "scrypt:32768:8:1$s4lt$0fa9"}
+            - {name: bob, role: boss, password_hash: "scrypt:32768:8:1$s4lt$0fa9"}
+          secret_key: short
+        """,
+    )
+    assert problems_of(path) == [
+        f"{path}:3:5: web.users: [1].role: expected viewer, editor or admin, got 'boss'",
+        f"{path}:5:15: web.secret_key: expected a random string of at least 16 characters, "
+        "or empty, got '<hidden>'",
+    ]
+    clear = '[{"name": "ana", "role": "admin", "password_hash": "hunter2"}]'
+    with pytest.raises(ConfigError, match="never a clear password"):
+        load_config(None, {"SLOSCOPE_WEB_USERS": clear})
