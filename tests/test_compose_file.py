@@ -294,7 +294,8 @@ def test_server_loads_the_mounted_rules_slos_and_notifier(compose, server_config
             server_config.slo, files=tuple(host_path(service, p) for p in server_config.slo.files)
         ),
     )
-    groups = load_rule_groups(config)  # raises CommandError listing every bad file
+    groups, slos = load_rule_groups(config)  # raises CommandError listing every bad file
+    assert slos
     names = {group.name for group in groups}
     assert any(name.startswith("sloth-slo-") for name in names), names
     assert len(names) > len(config.slo.files)  # alert_rules' groups too

@@ -41,9 +41,9 @@ def _expand(patterns, what: str) -> list[str]:
     return paths
 
 
-def load_rule_groups(config: Config) -> list:
-    """Groups of ``rules.files`` and of the SLOs of ``slo.files``; CommandError listing
-    every problem of every file."""
+def load_rule_groups(config: Config) -> tuple[list, list]:
+    """Groups of ``rules.files`` and of the SLOs of ``slo.files``, and those SLOs;
+    CommandError listing every problem of every file."""
     from slo.compile import CompileError, compile_slos
     from slo.rules.loader import load_rule_files
     from slo.spec.loader import load_slo_files
@@ -58,7 +58,7 @@ def load_rule_groups(config: Config) -> list:
             problems.append(str(exc))
     if problems:
         raise CommandError("invalid rules or SLO specs:\n" + "\n".join(problems))
-    return groups
+    return groups, slos
 
 
 def external_url_of(config: Config, port: int) -> str:
@@ -77,6 +77,7 @@ class RulesParts:
     notifier: Any = None  # slo.notify.notifier.Notifier
     outbox: Any = None  # slo.notify.outbox.Outbox
     sender: Any = None  # slo.notify.alertmanager_push.AlertmanagerSender
+    slos: tuple = ()  # slo.spec.model.SLO of slo.files, for the dashboard
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -123,8 +124,8 @@ def build_rules(config: Config, store, appender, external_url: str) -> RulesPart
         return None
     from slo.rules.manager import RuleManager
 
-    groups = load_rule_groups(config)
-    parts = RulesParts(manager=None)
+    groups, slos = load_rule_groups(config)
+    parts = RulesParts(manager=None, slos=tuple(slos))
     _build_notifications(config, store, external_url, parts)
     manager = RuleManager(
         groups,
@@ -135,7 +136,7 @@ def build_rules(config: Config, store, appender, external_url: str) -> RulesPart
         notify=_notify_function(parts, external_url),
     )
     parts.manager = manager
-    _warn_about_latency_buckets(config, store)
+    _warn_about_latency_buckets(slos, store)
     log.info("rules: %d groups, %d rules", len(groups), sum(len(g.rules) for g in groups))
     return parts
 
@@ -178,14 +179,10 @@ def _notify_function(parts: RulesParts, external_url: str):
     return notify
 
 
-def _warn_about_latency_buckets(config: Config, store) -> None:
+def _warn_about_latency_buckets(slos, store) -> None:
     """A latency SLI whose threshold is no stored bucket bound would read 0 or garbage."""
-    if not config.slo.files:
-        return
     from slo.spec.latency_buckets import check_latency_buckets
-    from slo.spec.loader import load_slo_files
 
-    slos, _ = load_slo_files(_expand(config.slo.files, "slo.files"))
     for problem in check_latency_buckets(slos, store):
         log.warning("SLO spec: %s", problem)
 

@@ -54,6 +54,9 @@ def mount_dashboard(app, config: Config, store, collector=None, rules=None) -> b
         span_store=None if collector is None else collector.span_store,
         rule_manager=None if rules is None else rules.manager,
         notifier=None if rules is None else rules.notifier,
+        slos=() if rules is None else rules.slos,
+        outbox=None if rules is None else rules.outbox,
+        exemplars=None if collector is None else collector.exemplar_store,
     )
     register_web(app, sources, web_settings(config))
     return True

@@ -47,6 +47,11 @@ class Sources:
     span_store: SpanStore | None = None
     rule_manager: RuleManagerLike | None = None
     notifier: NotifierLike | None = None
+    #: the SLOs the server compiled from ``slo.files`` (``slo.spec.model.SLO``)
+    slos: tuple[Any, ...] = ()
+    #: the notifier's durable outbox (``slo.notify.outbox.Outbox``), for delivery history
+    outbox: Any = None
+    exemplars: Any = None  # collector.store.exemplars.ExemplarStore
     engine_options: EngineOptions | None = None
     engine: Engine = field(init=False, repr=False)
 
