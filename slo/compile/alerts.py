@@ -80,6 +80,7 @@ def _alert(slo: SLO, severity: str, tier: AlertTier, expr: str) -> AlertingRule:
     return AlertingRule(
         alert=alerting.name or DEFAULT_ALERT_NAME,
         expr=expr,
+        for_ms=tier.for_ms,
         labels=labels,
         annotations=annotations,
         position=rule_position(slo),

@@ -131,6 +131,8 @@ class AlertTier:
     enabled: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    #: the alert rule's ``for``: 0 (Sloth's choice) fires on the first evaluation that burns
+    for_ms: int = 0
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import re
 
 import yaml
 
-from slo.spec.checks import read_fraction_or_percent, read_labels, read_safe_name
+from slo.spec.checks import read_duration, read_fraction_or_percent, read_labels, read_safe_name
 from slo.spec.model import SLO, Alerting, AlertTier
 from slo.spec.native_sli import read_native_sli
 from slo.spec.windows import DEFAULT_WINDOW, read_native_window
@@ -45,7 +45,7 @@ _SLO_KEYS = (
     "min_traffic",
 )
 _ALERTING_KEYS = ("name", "labels", "annotations", "page", "ticket")
-_TIER_KEYS = ("enabled", "labels", "annotations")
+_TIER_KEYS = ("enabled", "labels", "annotations", "for")
 
 
 def alert_name_for(*parts: str) -> str:
@@ -165,4 +165,9 @@ def _read_tier(reader: SpecReader, node: yaml.Node | None, path: str) -> AlertTi
     annotations = read_labels(
         reader, entries.get("annotations", _empty()), child(path, "annotations"), annotations=True
     )
-    return AlertTier(enabled=enabled, labels=labels or {}, annotations=annotations or {})
+    for_ms = 0
+    if "for" in entries:
+        for_ms = read_duration(reader, entries["for"], child(path, "for"), allow_zero=True) or 0
+    return AlertTier(
+        enabled=enabled, labels=labels or {}, annotations=annotations or {}, for_ms=for_ms
+    )
