@@ -34,6 +34,7 @@ _STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _METHOD_KEYS = ("http.request.method", "http.method")
 _KINDS = {int(kind): kind for kind in SpanKind}
 _CODES = {int(code): code for code in StatusCode}
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(16), bytes(8)
 
 
 @dataclass
@@ -64,6 +65,7 @@ def convert_request(request: ExportTraceServiceRequest) -> ConversionResult:
     []
     """
     result = ConversionResult()
+    out = result.spans
     for resource_spans in request.resource_spans:
         resource = _attributes(resource_spans.resource.attributes, result)
         service = str(resource.get("service.name") or UNKNOWN_SERVICE)
@@ -73,18 +75,20 @@ def convert_request(request: ExportTraceServiceRequest) -> ConversionResult:
                 problem = _problem(span)
                 if problem:
                     result.rejected[problem] += 1
-                    continue
-                result.spans.append(_record(span, service, scope, resource, result))
+                else:
+                    out.append(_record(span, service, scope, resource, result))
     return result
 
 
 def _problem(span: Span) -> str | None:
     """Why a span is invalid, or None."""
-    if len(span.trace_id) != 16 or not any(span.trace_id):
+    trace_id, span_id = span.trace_id, span.span_id
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
         return "invalid trace_id"
-    if len(span.span_id) != 8 or not any(span.span_id):
+    if len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
         return "invalid span_id"
-    if span.parent_span_id and len(span.parent_span_id) != 8:
+    parent = span.parent_span_id
+    if parent and len(parent) != 8:
         return "invalid parent_span_id"
     if span.end_time_unix_nano < span.start_time_unix_nano:
         return "end before start"
@@ -94,32 +98,36 @@ def _problem(span: Span) -> str | None:
 def _record(
     span: Span, service: str, scope: str, resource: dict[str, Any], result: ConversionResult
 ) -> SpanRecord:
+    # Positional arguments in field order: this runs once per span.
     attributes = _attributes(span.attributes, result) if span.attributes else {}
-    status = attributes.get(_STATUS_KEYS[0], attributes.get(_STATUS_KEYS[1]))
-    method = attributes.get(_METHOD_KEYS[0], attributes.get(_METHOD_KEYS[1]))
-    route = attributes.get("http.route")
+    if attributes:
+        status = attributes.get(_STATUS_KEYS[0], attributes.get(_STATUS_KEYS[1]))
+        method = attributes.get(_METHOD_KEYS[0], attributes.get(_METHOD_KEYS[1]))
+        route = attributes.get("http.route")
+    else:
+        status = method = route = None
     span_status = span.status
     start = span.start_time_unix_nano
     parent = span.parent_span_id
     return SpanRecord(
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        parent_span_id=parent if any(parent) else None,
-        service=service,
-        name=span.name,
-        kind=_KINDS.get(span.kind, SpanKind.UNSPECIFIED),
-        start_time_unix_nano=start,
-        duration_ns=span.end_time_unix_nano - start,
-        status_code=_CODES.get(span_status.code, StatusCode.UNSET),
-        status_message=span_status.message[:MAX_VALUE_CHARS],
-        http_route=route if isinstance(route, str) else None,
-        http_method=method if isinstance(method, str) else None,
-        http_status_code=_status_code(status),
-        scope_name=scope,
-        attributes=attributes,
-        events=_events(span, result) if span.events else [],
-        links=_links(span, result) if span.links else [],
-        resource_attributes=resource,
+        span.trace_id,
+        span.span_id,
+        parent if parent and parent != _ZERO_SPAN_ID else None,
+        service,
+        span.name,
+        _KINDS.get(span.kind, SpanKind.UNSPECIFIED),
+        start,
+        span.end_time_unix_nano - start,
+        _CODES.get(span_status.code, StatusCode.UNSET),
+        span_status.message[:MAX_VALUE_CHARS],
+        route if type(route) is str else None,
+        method if type(method) is str else None,
+        None if status is None else _status_code(status),
+        scope,
+        attributes,
+        _events(span, result) if span.events else [],
+        _links(span, result) if span.links else [],
+        resource,
     )
 
 

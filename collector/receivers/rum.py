@@ -19,7 +19,8 @@ Checks, in order, each refusal counted in :func:`rum_stats` under its reason:
 A 204 means durable: events in ``rum_events``, histogram samples at the receive time (else
 503 ``store_error``). Concurrent beacons are stored together (:class:`GroupCommit`): one
 transaction for all their events, then one durable append of all their samples, after which
-each of their requests is answered; a failed batch answers 503 to all of its beacons.
+each of their requests is answered. If the events of a batch cannot be stored, each beacon
+is tried alone and only the failing ones get 503; a failed append answers 503 to them all.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ from flask import Blueprint, Response, request
 from collector.convert import web_vitals as wv
 from collector.convert.rum_privacy import derive_device_class
 from collector.model import Labels
+from collector.receivers.group_commit import Outcomes
 from collector.receivers.rum_events import (
     GroupCommit,
     RumEventStore,
@@ -169,16 +171,25 @@ class RumAccumulator:
 
     def record(self, beacon: wv.Beacon, app: str, device_class: str, t_ms: int) -> list[Sample]:
         """Add one beacon's observations; return the samples of every series it touched."""
+        return self.record_batch([(app, beacon, device_class, t_ms)])
+
+    def record_batch(self, beacons: Sequence[StoredBeacon]) -> list[Sample]:
+        """Add the observations of several beacons; return every touched series' samples
+        once, at the batch's latest receive time: the cumulative values after all of them,
+        as a scrape after those beacons would read them."""
         with self._lock:
-            t_ms = max(t_ms, self._last_ms + 1)
+            t_ms = max(max(t for _, _, _, t in beacons), self._last_ms + 1)
             self._last_ms = t_ms
             touched: dict[int, _Histogram] = {}
-            for metric, labels, bounds, value in wv.observations(beacon, app, device_class):
-                self._observe(metric, labels, bounds, value, touched)
+            errors: Counter[tuple[str, str]] = Counter()
+            for app, beacon, device_class, _ in beacons:
+                for metric, labels, bounds, value in wv.observations(beacon, app, device_class):
+                    self._observe(metric, labels, bounds, value, touched)
+                if beacon.errors:
+                    errors[app, beacon.page.page] += len(beacon.errors)
             out = [s for hist in touched.values() for s in hist.samples(t_ms)]
-            if beacon.errors:
-                base = {"app": app, "page": beacon.page.page}
-                out.extend(self._count_errors(base, len(beacon.errors), t_ms))
+            for (app, page), n in errors.items():
+                out.extend(self._count_errors({"app": app, "page": page}, n, t_ms))
             return out
 
     def _observe(self, metric, labels, bounds, value, touched) -> None:
@@ -273,12 +284,26 @@ def create_rum_blueprint(
 
 def _group_commit(appender: Appender, event_store: RumEventStore, acc: RumAccumulator):
     """Stores queued beacons (each with its event rows) together: one transaction for their
-    events, then one durable append of their samples."""
+    events, then one durable append of their samples (each touched series once)."""
 
-    def write(batch: list[tuple[StoredBeacon, list[dict]]]) -> None:
+    def write(batch: list[tuple[StoredBeacon, list[dict]]]) -> Outcomes:
         # One writer at a time, beacons in queue order: sample timestamps increase per series.
-        event_store.insert_rows([row for _, rows in batch for row in rows])
-        appender.append([s for (a, b, d, t), _ in batch for s in acc.record(b, a, d, t)])
+        outcomes: Outcomes = [None] * len(batch)
+        try:
+            event_store.insert_rows([row for _, rows in batch for row in rows])
+        except Exception:
+            if len(batch) == 1:
+                raise
+            for i, (_, rows) in enumerate(batch):  # rolled back: only a bad beacon fails
+                try:
+                    event_store.insert_rows(rows)
+                except Exception as exc:
+                    outcomes[i] = exc
+        kept = zip(batch, outcomes, strict=True)
+        stored = [beacon for (beacon, _), failed in kept if failed is None]
+        if stored:
+            appender.append(acc.record_batch(stored))
+        return outcomes
 
     return GroupCommit(write)
 

@@ -1,22 +1,19 @@
-"""Beacon contents as rows of ``rum_events``, and the group commit that stores beacons.
+"""Beacon contents as rows of ``rum_events``.
 
-:class:`GroupCommit` lets concurrent beacons share their commits: each request queues its
-beacon and waits; whichever request finds no write under way writes every queued beacon with
-one call of the write function (on the RUM receiver: one transaction of events, then one
-durable append of all their samples) and then wakes the requests of that batch. So N
-concurrent beacons pay for two commits, not 2N, and a request still returns only once its
-beacon is durable, or raises if the batch holding it failed.
+The RUM receiver stores concurrent beacons together through
+:class:`~collector.receivers.group_commit.GroupCommit` (re-exported here): one transaction
+of events, then one durable append of all their samples, for every beacon queued meanwhile.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 
 from collector.convert import web_vitals as wv
+from collector.receivers.group_commit import GroupCommit, GroupCommitError
 
 __all__ = [
     "GroupCommit",
@@ -65,6 +62,29 @@ def event_rows(app: str, beacon: wv.Beacon, device_class: str, t_ms: int) -> lis
     return [dict(app=app, kind=k, page=page, ts_ms=t_ms, payload=p) for k, p in items]
 
 
+_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # DBAPI positional placeholders
+_INSERTS: dict[Any, tuple[str, Callable[[Any], Any]]] = {}
+
+
+def _insert_sql(dialect) -> tuple[str, Callable[[Any], Any]]:
+    """The insert of :func:`event_rows`' columns in the driver's own parameter style, and the
+    payload's conversion to what the driver takes (built once per dialect)."""
+    found = _INSERTS.get(dialect)
+    if found is None:
+        mark = _MARKS.get(dialect.paramstyle)
+        if mark is None:
+            raise NotImplementedError(f"paramstyle {dialect.paramstyle!r} is not supported")
+        names = ("app", "kind", "page", "ts_ms", "payload")
+        sql = f"INSERT INTO {rum_events.name} ({', '.join(names)}) VALUES ({', '.join([mark] * 5)})"
+        payload = rum_events.c.payload.type.dialect_impl(dialect).bind_processor(dialect)
+        found = _INSERTS[dialect] = (sql, payload or _same)
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 class RumEventStore:
     """Beacon contents as rows of ``rum_events``: one per page view, vital, API call, error."""
 
@@ -83,10 +103,19 @@ class RumEventStore:
         return self.insert_rows([row for b in beacons for row in event_rows(*b)])
 
     def insert_rows(self, rows: list[dict]) -> int:
-        """Write rows of :func:`event_rows` in one transaction; durable when it returns."""
+        """Write rows of :func:`event_rows` in one transaction; durable when it returns.
+
+        The rows go to the driver's executemany as plain tuples: SQLAlchemy's per-row
+        parameter processing would cost more than the insert itself.
+        """
         if rows:
             with self.engine.begin() as conn:
-                conn.execute(sa.insert(rum_events), rows)
+                sql, payload = _insert_sql(conn.dialect)
+                params = [
+                    (r["app"], r["kind"], r["page"], r["ts_ms"], payload(r["payload"]))
+                    for r in rows
+                ]
+                conn.exec_driver_sql(sql, params)
         return len(rows)
 
     def query(self, app: str, kind: str | None = None, since_ms: int = 0, limit: int = 100):
@@ -98,67 +127,3 @@ class RumEventStore:
         stmt = stmt.order_by(c.ts_ms.desc(), c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(stmt)]
-
-
-T = TypeVar("T")
-
-
-class GroupCommitError(RuntimeError):
-    """The batch holding this caller's item failed (the cause is the writer's error)."""
-
-
-class _Ticket(Generic[T]):
-    __slots__ = ("item", "done", "error")
-
-    def __init__(self, item: T) -> None:
-        self.item = item
-        self.done = False
-        self.error: BaseException | None = None
-
-
-class GroupCommit(Generic[T]):
-    """Writes items in batches, one batch at a time, in the order they were submitted.
-
-    ``write(items)`` must make the whole batch durable or raise; it is never called twice at
-    once, so it may keep order-dependent state (cumulative series) without a lock of its own.
-    """
-
-    def __init__(self, write: Callable[[list[T]], Any], max_batch: int = 64) -> None:
-        self._write = write
-        self.max_batch = max_batch
-        self._cond = threading.Condition()
-        self._queue: list[_Ticket[T]] = []
-        self._writing = False
-
-    def submit(self, item: T) -> None:
-        """Queue ``item`` and return once a batch holding it is written; raise if it failed."""
-        ticket = _Ticket(item)
-        with self._cond:
-            self._queue.append(ticket)
-            while not ticket.done:
-                if self._writing:
-                    self._cond.wait()
-                else:
-                    self._lead()
-        if ticket.error is not None:
-            raise GroupCommitError("storing the batch failed") from ticket.error
-
-    def _lead(self) -> None:
-        """Write the oldest queued items (called, and returning, with the lock held)."""
-        self._writing = True
-        batch = self._queue[: self.max_batch]
-        del self._queue[: self.max_batch]
-        error: BaseException | None = None
-        self._cond.release()
-        try:
-            self._write([t.item for t in batch])
-        except BaseException as exc:  # waiters must fail too, whatever it was
-            error = exc
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            self._cond.acquire()
-            for t in batch:
-                t.done, t.error = True, error
-            self._writing = False
-            self._cond.notify_all()

@@ -1,23 +1,53 @@
 """Span storage and trace search (:class:`SpanStore`) on the store's SQLite or PostgreSQL.
 
-Write path: drop spans already stored (OTLP clients retry whole batches) -> insert the new
-spans and their searchable attributes in one transaction -> commit (now durable).
+Write path, one transaction: each resource of the batch once (insert, or move its latest end
+forward) -> the spans, skipping any already stored -> their searchable attributes -> commit
+(now durable). OTLP clients retry whole batches, so a batch whose spans were not all new is
+rolled back and written again without the spans already stored (rare: the common case pays
+no lookup). Layouts and their migration: :mod:`collector.store.span_schema` and
+:mod:`collector.store.span_migration`.
 
 Search finds the traces having at least one span that meets every criterion (as Jaeger
 does), newest first by that span's start, then summarises each trace from all its spans.
+An attribute criterion matches a span's own attribute or an attribute of its resource.
 """
 
 from __future__ import annotations
 
-import enum
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, case, delete, desc, func, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    delete,
+    desc,
+    func,
+    select,
+    union_all,
+)
 
-from collector.store.span_schema import span_attributes, span_metadata, span_sql, spans
+from collector.store.span_migration import ensure_span_schema
+from collector.store.span_model import SpanKind, SpanRecord, StatusCode, TraceSummary
+from collector.store.span_rows import (
+    MAX_INDEXED_ATTRIBUTES,
+    MAX_INDEXED_VALUE_CHARS,
+    SpanRows,
+    attribute_keys,
+    attribute_text,
+    span_rows,
+)
+from collector.store.span_schema import (
+    SpanSql,
+    resource_attributes,
+    resources,
+    span_attributes,
+    span_sql,
+    spans,
+)
 
 __all__ = [
     "MAX_INDEXED_ATTRIBUTES",
@@ -27,87 +57,17 @@ __all__ = [
     "SpanStore",
     "StatusCode",
     "TraceSummary",
+    "attribute_text",
+    "parse_trace_id",
 ]
 
-#: Attributes per span copied into the search table (span attributes first, then resource
-#: attributes); the rest stay in the span's JSON but cannot be searched.
-MAX_INDEXED_ATTRIBUTES = 64
-#: Longer values (stack traces, SQL text) are not indexed: nobody searches for them verbatim.
-MAX_INDEXED_VALUE_CHARS = 256
 _MAX_SEARCH_LIMIT = 1000
 _BATCH = 400  # ids per IN (...) list, well under SQLite's bound-parameter limit
+_DELETE_CHUNK = 10_000  # attribute keys per executemany during retention
 
 
-class SpanKind(enum.IntEnum):
-    """OTLP ``Span.SpanKind`` values."""
-
-    UNSPECIFIED = 0
-    INTERNAL = 1
-    SERVER = 2
-    CLIENT = 3
-    PRODUCER = 4
-    CONSUMER = 5
-
-
-class StatusCode(enum.IntEnum):
-    """OTLP ``Status.StatusCode`` values."""
-
-    UNSET = 0
-    OK = 1
-    ERROR = 2
-
-
-@dataclass(frozen=True)
-class SpanRecord:
-    """One span as stored; times in Unix nanoseconds, ids as raw bytes."""
-
-    trace_id: bytes
-    span_id: bytes
-    parent_span_id: bytes | None
-    service: str
-    name: str
-    kind: SpanKind
-    start_time_unix_nano: int
-    duration_ns: int
-    status_code: StatusCode = StatusCode.UNSET
-    status_message: str = ""
-    http_route: str | None = None
-    http_method: str | None = None
-    http_status_code: int | None = None
-    scope_name: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    links: list[dict[str, Any]] = field(default_factory=list)
-    resource_attributes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def end_time_unix_nano(self) -> int:
-        return self.start_time_unix_nano + self.duration_ns
-
-
-@dataclass(frozen=True)
-class TraceSummary:
-    """One search hit: a trace described by its root span (or earliest span if the root
-    has not arrived) and by all the spans stored for it."""
-
-    trace_id: bytes
-    root_service: str
-    root_name: str
-    start_time_unix_nano: int
-    duration_ns: int
-    span_count: int
-    error: bool
-
-
-def attribute_text(value: Any) -> str | None:
-    """The searchable text of a scalar attribute value, or None for other values."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | str):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return None
+class _AlreadyStored(Exception):
+    """A batch held spans already stored: roll back and take the checking path."""
 
 
 class SpanStore:
@@ -124,8 +84,9 @@ class SpanStore:
         self._engine = store_engine
 
     def create(self) -> None:
-        """Create the span tables and indexes if they do not exist."""
-        span_metadata.create_all(self._engine)
+        """Create the span tables and indexes if they do not exist, upgrading an older span
+        layout in place. :raise StoreError: if the layout is newer than this release's."""
+        ensure_span_schema(self._engine, _insert_records)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -142,32 +103,43 @@ class SpanStore:
         unique = list({(r.trace_id, r.span_id): r for r in records}.values())
         if not unique:
             return []
+        sql = span_sql(self._engine.dialect)
+        try:
+            with self._engine.begin() as conn:
+                _insert_rows(conn, sql, span_rows(sql, unique), all_new=True)
+            return unique
+        except _AlreadyStored:
+            pass  # rolled back: some were stored before
         with self._engine.begin() as conn:
-            seen = _stored_keys(conn, [(r.trace_id, r.span_id) for r in unique])
-            new = [r for r in unique if (r.trace_id, r.span_id) not in seen] if seen else unique
+            seen = _stored_keys(conn, sql, [(r.trace_id, r.span_id) for r in unique])
+            new = [r for r in unique if (r.trace_id, r.span_id) not in seen]
             if new:
-                _insert(conn, new)
+                _insert_rows(conn, sql, span_rows(sql, new), all_new=False)
         return new
 
     def delete_before(self, cut_unix_nano: int) -> int:
-        """Retention: delete spans that ended before ``cut_unix_nano`` and their attribute
-        index rows, in one transaction; returns how many spans went."""
-        old = select(spans.c.trace_id, spans.c.span_id).where(
-            spans.c.start_time_unix_nano < cut_unix_nano,  # served by the start index
-            spans.c.start_time_unix_nano + spans.c.duration_ns < cut_unix_nano,
+        """Retention: delete spans that ended before ``cut_unix_nano``, their attribute rows
+        (by key, recomputed from the stored attributes) and the resources no span ended
+        after the cut, in one transaction; returns how many spans went."""
+        s = spans.c
+        old = (
+            s.start_time_unix_nano < cut_unix_nano,  # served by the start index
+            s.start_time_unix_nano + s.duration_ns < cut_unix_nano,
         )
         with self._engine.begin() as conn:
+            sql = span_sql(conn.dialect)
+            found = conn.execute(select(s.trace_id, s.span_id, s.attributes).where(*old))
+            while chunk := found.fetchmany(_DELETE_CHUNK):
+                keys = attribute_keys(chunk)
+                if keys:
+                    conn.exec_driver_sql(sql.delete_attribute, keys)
+            deleted = conn.execute(delete(spans).where(*old)).rowcount
+            r = resources.c
+            gone = select(r.resource_id).where(r.last_end_unix_nano < cut_unix_nano)
             conn.execute(
-                delete(span_attributes).where(
-                    tuple_(span_attributes.c.trace_id, span_attributes.c.span_id).in_(old)
-                )
+                delete(resource_attributes).where(resource_attributes.c.resource_id.in_(gone))
             )
-            deleted = conn.execute(
-                delete(spans).where(
-                    spans.c.start_time_unix_nano < cut_unix_nano,
-                    spans.c.start_time_unix_nano + spans.c.duration_ns < cut_unix_nano,
-                )
-            ).rowcount
+            conn.execute(delete(resources).where(r.last_end_unix_nano < cut_unix_nano))
         return int(deleted)
 
     # -- reading ------------------------------------------------------------------------
@@ -205,22 +177,7 @@ class SpanStore:
             )
             if wanted is not None
         ]
-        source = spans
-        if attribute is not None:
-            a = span_attributes.c
-            source = spans.join(
-                span_attributes, and_(a.trace_id == s.trace_id, a.span_id == s.span_id)
-            )
-            conditions += [a.key == attribute[0], a.value == attribute[1]]
-        latest = func.max(s.start_time_unix_nano).label("latest")
-        query = (
-            select(s.trace_id, latest)
-            .select_from(source)
-            .where(*conditions)
-            .group_by(s.trace_id)
-            .order_by(desc("latest"), s.trace_id)
-            .limit(limit)
-        )
+        query = _matching_traces(conditions, attribute, limit)
         with self._engine.connect() as conn:
             trace_ids = [bytes(t) for t, _ in conn.execute(query)]
             summaries = _summarise(conn, trace_ids)
@@ -239,8 +196,51 @@ class SpanStore:
             .limit(max_spans)
         )
         with self._engine.connect() as conn:
-            records = [_record(row) for row in conn.execute(query)]
-        return records or None
+            rows = conn.execute(query).all()
+            ids = sorted({row.resource_id for row in rows})
+            by_id: dict[int, dict[str, Any]] = {}
+            if ids:
+                r = resources.c
+                query = select(r.resource_id, r.attributes).where(r.resource_id.in_(ids))
+                by_id = {rid: attrs for rid, attrs in conn.execute(query)}
+        # A resource retention dropped under a late span: the span is shown without one.
+        return [_record(row, by_id.get(row.resource_id, {})) for row in rows] or None
+
+
+def _matching_traces(conditions: list, attribute: tuple[str, str] | None, limit: int):
+    """(trace_id, latest start) of the newest traces with a span meeting ``conditions`` and,
+    if given, having ``attribute`` itself or through its resource."""
+    s = spans.c
+    if attribute is None:
+        latest = func.max(s.start_time_unix_nano).label("latest")
+        return (
+            select(s.trace_id, latest)
+            .where(*conditions)
+            .group_by(s.trace_id)
+            .order_by(desc("latest"), s.trace_id)
+            .limit(limit)
+        )
+    key, value = attribute
+    a, ra = span_attributes.c, resource_attributes.c
+    own = (
+        select(s.trace_id, s.start_time_unix_nano)
+        .select_from(
+            spans.join(span_attributes, and_(a.trace_id == s.trace_id, a.span_id == s.span_id))
+        )
+        .where(a.key == key, a.value == value, *conditions)
+    )
+    having = select(ra.resource_id).where(ra.key == key, ra.value == value)
+    inherited = select(s.trace_id, s.start_time_unix_nano).where(
+        s.resource_id.in_(having), *conditions
+    )
+    hits = union_all(own, inherited).subquery()
+    latest = func.max(hits.c.start_time_unix_nano).label("latest")
+    return (
+        select(hits.c.trace_id, latest)
+        .group_by(hits.c.trace_id)
+        .order_by(desc("latest"), hits.c.trace_id)
+        .limit(limit)
+    )
 
 
 def parse_trace_id(text: str) -> bytes:
@@ -294,10 +294,11 @@ def _summarise(conn, trace_ids: list[bytes]) -> dict[bytes, TraceSummary]:
     return out
 
 
-def _stored_keys(conn, keys: list[tuple[bytes, bytes]]) -> set[tuple[bytes, bytes]]:
+def _stored_keys(
+    conn: Connection, sql: SpanSql, keys: list[tuple[bytes, bytes]]
+) -> set[tuple[bytes, bytes]]:
     """Which of the (trace id, span id) pairs are stored: one primary-key lookup each, joined
     from a VALUES list (``(a, b) IN (VALUES ...)`` would scan the whole key on SQLite)."""
-    sql = span_sql(conn.dialect)
     seen: set[tuple[bytes, bytes]] = set()
     for i in range(0, len(keys), _BATCH):
         chunk = keys[i : i + _BATCH]
@@ -307,65 +308,30 @@ def _stored_keys(conn, keys: list[tuple[bytes, bytes]]) -> set[tuple[bytes, byte
     return seen
 
 
-def _insert(conn, new: list[SpanRecord]) -> None:
-    """Insert spans and their searchable attributes as plain tuples through the DBAPI
-    cursor's executemany (SQLAlchemy's per-row parameter processing is most of the cost)."""
+def _insert_rows(conn: Connection, sql: SpanSql, rows: SpanRows, all_new: bool) -> None:
+    """Execute the write path's statements with plain tuples through the DBAPI cursor's
+    executemany (SQLAlchemy's per-row parameter processing is most of the cost).
+
+    :raise _AlreadyStored: if ``all_new`` and some span was stored before (nothing of its
+        attributes is written then; the caller rolls back).
+    """
+    conn.exec_driver_sql(sql.upsert_resource, rows.resources)
+    if rows.resource_attributes:
+        conn.exec_driver_sql(sql.insert_resource_attribute, rows.resource_attributes)
+    inserted = conn.exec_driver_sql(sql.insert_span, rows.spans).rowcount
+    if all_new and inserted != len(rows.spans):
+        raise _AlreadyStored
+    if rows.attributes:
+        conn.exec_driver_sql(sql.insert_attribute, rows.attributes)
+
+
+def _insert_records(conn: Connection, records: Sequence[SpanRecord]) -> None:
+    """The write path inside the caller's transaction (for the layout migration)."""
     sql = span_sql(conn.dialect)
-    json = sql.json
-    empty = json([])
-    # Spans of one resource share its attributes dict: encode and index it once.
-    resources: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
-    rows = []
-    attribute_rows: list[tuple[bytes, bytes, str, str]] = []
-    for r in new:
-        resource = resources.get(id(r.resource_attributes))
-        if resource is None:
-            res = r.resource_attributes
-            resource = resources[id(res)] = (json(res), _indexed_pairs(res))
-        rows.append(
-            (
-                *(r.trace_id, r.span_id, r.parent_span_id, r.service, r.name, int(r.kind)),
-                *(r.start_time_unix_nano, r.duration_ns, int(r.status_code), r.status_message),
-                *(r.http_route, r.http_method, r.http_status_code, r.scope_name),
-                json(r.attributes),
-                json(r.events) if r.events else empty,
-                json(r.links) if r.links else empty,
-                resource[0],
-            )
-        )
-        _add_indexed(attribute_rows, r, resource[1])
-    conn.exec_driver_sql(sql.insert_span, rows)
-    if attribute_rows:
-        conn.exec_driver_sql(sql.insert_attribute, attribute_rows)
+    _insert_rows(conn, sql, span_rows(sql, records), all_new=False)
 
 
-def _indexed_pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
-    """The first :data:`MAX_INDEXED_ATTRIBUTES` indexable (key, text) pairs of a dict."""
-    out = []
-    for key, value in values.items():
-        text = value if type(value) is str else attribute_text(value)
-        if text is not None and len(text) <= MAX_INDEXED_VALUE_CHARS:
-            out.append((key, text))
-            if len(out) >= MAX_INDEXED_ATTRIBUTES:
-                break
-    return out
-
-
-def _add_indexed(rows: list, r: SpanRecord, resource: list[tuple[str, str]]) -> None:
-    """Append the search-table rows of a span: its own searchable attributes, then its
-    resource's (:func:`_indexed_pairs`), at most ``MAX_INDEXED_ATTRIBUTES`` in all."""
-    trace_id, span_id = r.trace_id, r.span_id
-    own = _indexed_pairs(r.attributes) if r.attributes else []
-    rows += [(trace_id, span_id, k, v) for k, v in own]
-    room = MAX_INDEXED_ATTRIBUTES - len(own)
-    if room > 0 and resource:
-        if own:
-            keys = {k for k, _ in own}
-            resource = [(k, v) for k, v in resource if k not in keys]
-        rows += [(trace_id, span_id, k, v) for k, v in resource[:room]]
-
-
-def _record(row) -> SpanRecord:
+def _record(row, resource: dict[str, Any]) -> SpanRecord:
     parent = row.parent_span_id
     return SpanRecord(
         trace_id=bytes(row.trace_id),
@@ -385,5 +351,5 @@ def _record(row) -> SpanRecord:
         attributes=row.attributes,
         events=row.events,
         links=row.links,
-        resource_attributes=row.resource_attributes,
+        resource_attributes=resource,
     )
