@@ -12,13 +12,6 @@ from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
-NOT_BUILT_EXIT = 2
-
-# Commands whose implementation has not landed yet: each says so and exits 2.
-_PLANNED = {
-    "demo": "run the reference backend, load and the dashboard in one go",
-}
-
 
 def _add_config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -73,12 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     passwd.set_defaults(run=_lazy("sloscope.server.web_role", "run_passwd"))
     _add_rules_commands(commands)
-
-    for name, what in _PLANNED.items():
-        planned = commands.add_parser(name, help=f"{what} (not built yet)")
-        planned.add_argument("args", nargs=argparse.REMAINDER)
-        planned.set_defaults(run=_not_built(name, what))
+    _add_demo_command(commands)
     return parser
+
+
+def _add_demo_command(commands) -> None:
+    from sloscope.server.demo_command import add_demo_arguments
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the server, the reference shop and steady load in one go; "
+        "`demo fault NAME` makes an SLO burn",
+    )
+    add_demo_arguments(demo)
+    demo.set_defaults(run=_lazy("sloscope.server.demo_command", "run_demo"))
 
 
 def _add_slo_commands(commands) -> None:
@@ -134,14 +135,6 @@ def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
         import importlib
 
         return getattr(importlib.import_module(module), function)(args)
-
-    return run
-
-
-def _not_built(name: str, what: str) -> Callable[[argparse.Namespace], int]:
-    def run(_args: argparse.Namespace) -> int:
-        print(f"sloscope {name}: not built yet ({what}).", file=sys.stderr)
-        return NOT_BUILT_EXIT
 
     return run
 

@@ -1,4 +1,4 @@
-"""The ``sloscope`` CLI: tsdb import/stats end to end, planned commands, the server's app."""
+"""The ``sloscope`` CLI: tsdb import/stats end to end, the server's app."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from collector.model import Labels
 from collector.store.matchers import Matcher
 from collector.store.sql import SqlStore
-from sloscope.cli import NOT_BUILT_EXIT, main
+from sloscope.cli import main
 from sloscope.server.maintenance import maintain
 from sloscope.server.run import create_http_app
 
@@ -89,12 +89,6 @@ def test_missing_file_and_bad_config_are_clear_errors(tmp_path, config_file, cap
     bad.write_text("storage:\n  retention: forever\n")
     assert main(["tsdb", "stats", "--config", str(bad)]) == 1
     assert f"{bad}:2:14: storage.retention" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("command", ["demo"])
-def test_commands_not_built_yet_say_so_and_exit_2(command, capsys):
-    assert main([command]) == NOT_BUILT_EXIT
-    assert "not built yet" in capsys.readouterr().err
 
 
 def test_server_app_answers_health_and_readiness(tmp_path):
