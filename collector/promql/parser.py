@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import promql_parser as pp
 
@@ -24,8 +25,16 @@ _MATCH_TYPES = {
 _MS = dt.timedelta(milliseconds=1)
 
 
+_CACHED_EXPRESSIONS = 4096  # rules and dashboards ask the same expressions over and over
+
+
+@functools.lru_cache(maxsize=_CACHED_EXPRESSIONS)
 def parse(expr: str) -> pp.Expr:
-    """Parse ``expr``; syntax and type errors become :class:`PromQLParseError`."""
+    """Parse ``expr``; syntax and type errors become :class:`PromQLParseError`.
+
+    Parsed expressions are remembered (the nodes are immutable), so a rule evaluated every
+    minute is parsed once.
+    """
     try:
         return pp.parse(normalise(expr))
     except (ValueError, TypeError) as exc:
@@ -53,8 +62,14 @@ def selector_matchers(node: pp.VectorSelector) -> list[list[Matcher]]:
 
 
 def _matcher(m) -> Matcher:
-    kind = _MATCH_TYPES[str(m.op).rsplit(".", 1)[-1]]
+    return _build_matcher(str(m.op), m.name, m.value)
+
+
+@functools.lru_cache(maxsize=_CACHED_EXPRESSIONS)
+def _build_matcher(op: str, name: str, value: str) -> Matcher:
+    # Cached: a regex matcher compiles its regex, and selectors are read at every evaluation.
+    kind = _MATCH_TYPES[op.rsplit(".", 1)[-1]]
     try:
-        return Matcher(kind, m.name, m.value)
+        return Matcher(kind, name, value)
     except MatcherError as exc:
         raise PromQLParseError(str(exc)) from None

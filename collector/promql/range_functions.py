@@ -158,6 +158,10 @@ def _extrapolated(rv: RangeVector, row: int, is_counter: bool, is_rate: bool) ->
     """Prometheus' extrapolatedRate for rate, increase and delta."""
     ts, vals = rv.timestamps[row], rv.values[row]
     lo, hi = rv.bounds(row)
+    if rv.steps == 1 and hi[0] - lo[0] >= 2:  # an instant query: plain floats, same bits
+        return np.array(
+            [_extrapolated_at(rv, ts, vals, int(lo[0]), int(hi[0]), is_counter, is_rate)]
+        )
     last = np.maximum(hi - 1, 0)
     first = np.minimum(lo, len(ts) - 1)
     result = vals[last] - vals[first]
@@ -182,6 +186,41 @@ def _extrapolated(rv: RangeVector, row: int, is_counter: bool, is_rate: bool) ->
         if is_rate:
             factor = factor / (rv.range_ms / 1e3)
         return result * factor
+
+
+def _extrapolated_at(
+    rv: RangeVector, ts: np.ndarray, vals: np.ndarray, lo: int, hi: int, counter: bool, rate: bool
+) -> float:
+    """:func:`_extrapolated` at one step with at least two samples, operation for operation."""
+    first, last = lo, hi - 1
+    first_v, last_v = float(vals[first]), float(vals[last])
+    result = last_v - first_v
+    if counter:
+        resets = vals[1:] < vals[:-1]
+        if resets.any():
+            prefix = np.concatenate(([0.0], np.cumsum(np.where(resets, vals[:-1], 0.0))))
+            result = result + float(prefix[last]) - float(prefix[first])
+        else:
+            result = result + 0.0 - 0.0
+    first_t, last_t = int(ts[first]), int(ts[last])
+    sampled = (last_t - first_t) / 1e3
+    average = sampled / (hi - lo - 1)
+    end = int(rv.window_end[0])
+    to_start = (first_t - (end - rv.range_ms)) / 1e3
+    to_end = (end - last_t) / 1e3
+    threshold = average * 1.1
+    if to_start >= threshold:
+        to_start = average / 2
+    if counter and result > 0 and first_v >= 0:
+        to_zero = sampled * (first_v / result)
+        if to_zero < to_start:
+            to_start = to_zero
+    if to_end >= threshold:
+        to_end = average / 2
+    factor = (sampled + to_start + to_end) / sampled
+    if rate:
+        factor = factor / (rv.range_ms / 1e3)
+    return result * factor
 
 
 def _instant(rv: RangeVector, row: int, is_rate: bool) -> np.ndarray:

@@ -79,9 +79,13 @@ def eval_matrix_selector(node: ast.MatrixSelector, ctx: EvalContext) -> RangeVec
     found = _select(selector, ctx, int(times.min()) - range_ms + 1, int(times.max()))
     labels, timestamps, values = [], [], []
     for data in found:
-        fresh = ~stale_mask(data.values)
-        if fresh.any():
+        stale = stale_mask(data.values)
+        if not stale.any():  # the usual case: no copy
             labels.append(data.labels)
-            timestamps.append(data.timestamps[fresh])
-            values.append(data.values[fresh])
+            timestamps.append(data.timestamps)
+            values.append(data.values)
+        elif not stale.all():
+            labels.append(data.labels)
+            timestamps.append(data.timestamps[~stale])
+            values.append(data.values[~stale])
     return RangeVector(labels, timestamps, values, times, range_ms, ctx.times)

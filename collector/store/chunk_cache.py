@@ -2,6 +2,8 @@
 
 Keys are (series id, chunk max_time). A chunk row never changes under its key: the open chunk
 is re-written under a new max_time, so an entry can only become unreachable, never wrong.
+Runs of consecutive rows read together are cached concatenated too, under (series id, first
+max_time, last max_time), which is just as immutable.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ class ChunkCache:
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
         self._bytes = 0
-        self._entries: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    def get(self, key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -33,7 +35,7 @@ class ChunkCache:
             self.hits += 1
             return found
 
-    def put(self, key: tuple[int, int], value: tuple[np.ndarray, np.ndarray]) -> None:
+    def put(self, key: tuple[int, ...], value: tuple[np.ndarray, np.ndarray]) -> None:
         size = value[0].nbytes + value[1].nbytes
         if size > self._max_bytes:
             return

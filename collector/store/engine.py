@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from collector.store.interfaces import StoreError
 
-__all__ = ["WriterLock", "create_store_engine", "sqlite_path"]
+__all__ = [
+    "LazyConnection",
+    "WriterLock",
+    "create_store_engine",
+    "sqlite_path",
+    "write_transaction",
+]
 
 # A plain integer both databases accept as an advisory-lock key ("sloscope" in ASCII).
 _PG_LOCK_KEY = 0x736C6F73636F7065
@@ -63,6 +71,56 @@ def create_store_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     raise StoreError(f"unsupported storage URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+@contextmanager
+def write_transaction(engine: Engine, *, sync: bool = True) -> Iterator[Connection]:
+    """``engine.begin()``; with ``sync=False`` the commit does not wait for the disk.
+
+    Such a commit survives a crash of the process but may be lost in one of the machine:
+    SQLite (WAL mode) commits with ``synchronous=NORMAL``, restored to ``FULL`` right after;
+    PostgreSQL with ``synchronous_commit`` off for the transaction. Either way the database
+    stays consistent; only the newest transactions can be missing after a power cut.
+    """
+    if sync:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+            return
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA synchronous=NORMAL")  # outside a transaction: sqlite requires it
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            raw.execute("PRAGMA synchronous=FULL")
+
+
+class LazyConnection:
+    """A connection taken from the pool only when a statement is executed: reads answered
+    from the writer's in-memory index and chunk cache then cost no pool checkout."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def execute(self, *args, **kwargs):
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn.execute(*args, **kwargs)
+
+    def __enter__(self) -> LazyConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class WriterLock:

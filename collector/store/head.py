@@ -83,6 +83,11 @@ class Head:
         self._bits_known = np.zeros(1024, dtype=bool)
         self._batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._grouped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # Readers' view of the unflushed samples, per series, built from the batches
+        # committed since the last read only: a reader after each small append (rules
+        # reading what the rule before them wrote) costs that append, not the whole head.
+        self._tails: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._tails_upto = 0  # batches already in ``_tails``
         self._open: dict[int, _OpenChunk] = {}
         self.min_valid_time = NO_TIME
         self.unflushed = 0
@@ -227,15 +232,29 @@ class Head:
 
     def tails(self, sids: Iterable[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Copies of the unflushed samples of ``sids`` (series without any are left out)."""
-        grouped_sids, ts, vals = self._group()
-        wanted = np.fromiter(sids, dtype=np.int64)
-        lo = np.searchsorted(grouped_sids, wanted, side="left").tolist()
-        hi = np.searchsorted(grouped_sids, wanted, side="right").tolist()
-        return {
-            sid: (ts[a:b].copy(), vals[a:b].copy())
-            for sid, a, b in zip(wanted.tolist(), lo, hi, strict=True)
-            if b > a
-        }
+        self._index_new_batches()
+        out = {}
+        for sid in sids:
+            parts = self._tails.get(sid)
+            if not parts:
+                continue
+            if len(parts) > 1:  # compact, so the next reader concatenates nothing
+                parts[:] = [
+                    (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+                ]
+            ts, vals = parts[0]
+            out[sid] = (ts.copy(), vals.copy())
+        return out
+
+    def _index_new_batches(self) -> None:
+        for sids, ts, vals in self._batches[self._tails_upto :]:
+            order = np.argsort(sids, kind="stable")
+            ordered = sids[order]
+            starts, ends = _group_bounds(ordered)
+            for start, end, sid in zip(starts, ends, ordered[starts].tolist(), strict=True):
+                rows = order[start:end]
+                self._tails.setdefault(sid, []).append((ts[rows], vals[rows]))
+        self._tails_upto = len(self._batches)
 
     # -- flushing -------------------------------------------------------------------------
 
@@ -287,6 +306,8 @@ class Head:
                 self._open.pop(plan.series_id, None)
         self._batches.clear()
         self._grouped = None
+        self._tails.clear()
+        self._tails_upto = 0
         self.unflushed = 0
 
     def close_idle(self, now_ms: int) -> None:

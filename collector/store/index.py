@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, select, tuple_
@@ -16,6 +18,7 @@ from collector.store.matchers import Matcher, MatchType
 __all__ = ["SeriesIndex", "fingerprint", "labels_from_json", "labels_to_json"]
 
 _IN_BATCH = 500  # ids per IN (...) list: well under SQLite's variable limit
+_SELECTED_ENTRIES = 4096  # matcher sets remembered (rules and dashboards repeat theirs)
 
 
 def labels_to_json(labels: Labels) -> str:
@@ -47,12 +50,38 @@ class SeriesIndex:
     def __init__(self) -> None:
         self._ids: dict[Labels, int] = {}
         self._labels: dict[int, Labels] = {}
+        # Matchers -> ids, for a store whose series only this process creates. A new series
+        # drops the answers it would change, a deletion all of them; an answer computed
+        # while the generation moved is not kept (it may predate a series committed
+        # meanwhile).
+        self._selected: OrderedDict[tuple[Matcher, ...], list[int]] = OrderedDict()
+        self._generation = 0
+        self._created: list[Labels] = []  # created in a transaction not yet committed
+        self._lock = threading.Lock()
+
+    def changed(self, created: Sequence[Labels] | None = None) -> None:
+        """Series were created (``created``) or deleted (call again once committed)."""
+        with self._lock:
+            self._generation += 1
+            if created is None:
+                self._selected.clear()
+                return
+            for key in list(self._selected):
+                if any(_selects(key, labels) for labels in created):
+                    del self._selected[key]
+
+    def committed(self) -> None:
+        """The transaction that created series (if any) is committed."""
+        if self._created:
+            created, self._created = self._created, []
+            self.changed(created)
 
     def forget(self, sids: Iterable[int]) -> None:
         for sid in sids:
             labels = self._labels.pop(sid, None)
             if labels is not None:
                 self._ids.pop(labels, None)
+        self.changed()
 
     def ids_for(self, conn: Connection, many: Sequence[Labels]) -> list[int]:
         """Series ids of many label sets, creating the new ones (known ones at dict speed)."""
@@ -80,6 +109,8 @@ class SeriesIndex:
             by_text.update((row.labels, int(row.id)) for row in conn.execute(query, {"fps": batch}))
         new = [labels for labels in missing if texts[labels] not in by_text]
         if new:
+            self.changed(new)
+            self._created.extend(new)
             rows = [{"fingerprint": fps[lbl], "labels": texts[lbl]} for lbl in new]
             created = conn.execute(
                 s.insert().returning(s.c.id, sort_by_parameter_order=True), rows
@@ -119,12 +150,32 @@ class SeriesIndex:
 
     def labels_of(self, conn: Connection, sids: Sequence[int]) -> dict[int, Labels]:
         missing = [sid for sid in sids if sid not in self._labels]
+        if not missing:  # the usual case: no statement to build
+            return {sid: self._labels[sid] for sid in sids if sid in self._labels}
         s = schema.series
         query = select(s.c.id, s.c.labels).where(s.c.id.in_(bindparam("ids", expanding=True)))
         for batch in batched(missing):
             for row in conn.execute(query, {"ids": batch}):
                 self._remember(int(row.id), labels_from_json(row.labels))
         return {sid: self._labels[sid] for sid in sids if sid in self._labels}
+
+    def select_ids_cached(self, conn: Connection, matchers: Sequence[Matcher]) -> list[int]:
+        """:meth:`select_ids`, remembered until series are created or deleted; only for a
+        store no other process adds series to (the writer's)."""
+        key = tuple(matchers)
+        with self._lock:
+            found = self._selected.get(key)
+            if found is not None:
+                self._selected.move_to_end(key)
+                return found
+            generation = self._generation
+        ids = self.select_ids(conn, matchers)
+        with self._lock:
+            if generation == self._generation:
+                self._selected[key] = ids
+                if len(self._selected) > _SELECTED_ENTRIES:
+                    self._selected.popitem(last=False)
+        return ids
 
     def select_ids(self, conn: Connection, matchers: Sequence[Matcher]) -> list[int]:
         """Ids of the series matching every matcher, ascending.
@@ -163,6 +214,10 @@ class SeriesIndex:
         for batch in batched(value_ids):
             out.update(int(i) for i in conn.execute(ids_query, {"ids": batch}).scalars())
         return out
+
+
+def _selects(matchers: tuple[Matcher, ...], labels: Labels) -> bool:
+    return all(m.matches(labels.get(m.name) or "") for m in matchers)
 
 
 def _insert_ignoring_conflicts(conn: Connection, table):

@@ -22,15 +22,21 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from collector.model import Labels
 from collector.store import schema
 from collector.store.chunk_cache import ChunkCache
+from collector.store.chunk_reads import ChunkDirectory, read_chunks
 from collector.store.chunks import decode
-from collector.store.engine import WriterLock, create_store_engine
+from collector.store.engine import (
+    LazyConnection,
+    WriterLock,
+    create_store_engine,
+    write_transaction,
+)
 from collector.store.head import Head
 from collector.store.index import SeriesIndex, batched
 from collector.store.interfaces import AppendResult, RejectReason, SeriesData, StoreError
 from collector.store.matchers import Matcher
 from collector.store.retention import RetentionResult, delete_expired
 from collector.store.stats import StoreStats, gather_stats
-from collector.store.wal import MAX_WAL_ROW_SAMPLES, decode_batch, encode_batch
+from collector.store.wal import decode_batch, write_wal
 
 __all__ = ["SqlStore", "StoreOptions"]
 
@@ -79,6 +85,9 @@ class SqlStore:
         )
         self._writer_lock: WriterLock | None = None
         self._chunk_cache = ChunkCache(self.options.chunk_cache_bytes)
+        # Set while this process holds the writer lock: then no one else adds series or
+        # chunks, and reads may answer from what the process knows instead of asking SQL.
+        self._directory: ChunkDirectory | None = None
         self.rejected: Counter[RejectReason] = Counter()
 
     # -- life cycle ---------------------------------------------------------------------
@@ -93,6 +102,7 @@ class SqlStore:
             with self._engine.begin() as conn:
                 self._check_schema_version(conn)
                 self._load_head(conn)
+            self._directory = ChunkDirectory()
         except BaseException:
             self._writer_lock.release()
             self._engine.dispose()
@@ -129,6 +139,7 @@ class SqlStore:
             return
         with self._write_lock:
             self.flush()
+            self._directory = None
             if self._writer_lock is not None:
                 self._writer_lock.release()
             self._engine.dispose()
@@ -149,8 +160,14 @@ class SqlStore:
 
     # -- writing ------------------------------------------------------------------------
 
-    def append(self, samples: Sequence[tuple[Labels, int, float]]) -> AppendResult:
+    def append(
+        self, samples: Sequence[tuple[Labels, int, float]], *, sync: bool = True
+    ) -> AppendResult:
         """Append samples of any series; returns once they are durable.
+
+        ``sync=False`` returns once they would survive a crash of the process but not yet
+        one of the machine (the commit does not wait for the disk), for derived data such
+        as rule results that is cheap to lose in a power cut and costly to fsync often.
 
         Samples of one series must come in time order. A sample older than its series'
         newest is rejected (``out_of_order``), one at the same time with another value too
@@ -162,10 +179,11 @@ class SqlStore:
         ts = np.array(ts_column, dtype=np.int64)
         vals = np.array(vals_column, dtype=np.float64)
         with self._write_lock:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine, sync=sync) as conn:
                 sids = np.array(self._index.ids_for(conn, labels), dtype=np.int64)
                 accept, duplicates, rejected = self._head.screen(sids, ts, vals)
-                self._write_wal(conn, sids[accept], ts[accept], vals[accept])
+                write_wal(conn, sids[accept], ts[accept], vals[accept])
+            self._index.committed()
             return self._committed(sids[accept], ts[accept], vals[accept], duplicates, rejected)
 
     def append_series(
@@ -181,23 +199,9 @@ class SqlStore:
                 sid = self._index.get_or_create(conn, labels)
                 accept, duplicates, rejected = self._head.screen_series(sid, ts, vals)
                 sids = np.full(int(accept.sum()), sid, dtype=np.int64)
-                self._write_wal(conn, sids, ts[accept], vals[accept])
+                write_wal(conn, sids, ts[accept], vals[accept])
+            self._index.committed()
             return self._committed(sids, ts[accept], vals[accept], duplicates, rejected)
-
-    def _write_wal(self, conn: Connection, sids, ts, vals) -> None:
-        rows = [
-            {
-                "num_samples": len(sids[i : i + MAX_WAL_ROW_SAMPLES]),
-                "data": encode_batch(
-                    sids[i : i + MAX_WAL_ROW_SAMPLES],
-                    ts[i : i + MAX_WAL_ROW_SAMPLES],
-                    vals[i : i + MAX_WAL_ROW_SAMPLES],
-                ),
-            }
-            for i in range(0, len(sids), MAX_WAL_ROW_SAMPLES)
-        ]
-        if rows:
-            conn.execute(schema.wal.insert(), rows)
 
     def _committed(self, sids, ts, vals, duplicates, rejected) -> AppendResult:
         with self._head_lock:
@@ -240,6 +244,11 @@ class SqlStore:
                 if rows:
                     conn.execute(schema.chunks.insert(), rows)
                 conn.execute(delete(schema.wal))
+            if self._directory is not None:
+                self._directory.flushed(
+                    (p.series_id, p.replaces_max_time, [(r.min_time, r.max_time) for r in p.rows])
+                    for p in plans
+                )
             with self._head_lock:
                 self._head.flushed(plans)
             if self.engine.dialect.name == "sqlite":
@@ -268,50 +277,36 @@ class SqlStore:
 
     def select(self, matchers: Sequence[Matcher], start: int, end: int) -> list[SeriesData]:
         """Every series matching ``matchers`` with its samples in [start, end], by labels."""
-        with self.engine.connect() as conn:
-            sids = self._index.select_ids(conn, matchers)
+        with LazyConnection(self.engine) as conn:
+            if self._directory is not None:
+                sids = self._index.select_ids_cached(conn, matchers)
+            else:
+                sids = self._index.select_ids(conn, matchers)
             labels = self._index.labels_of(conn, sids)
             with self._head_lock:
                 tails = self._head.tails(sids)
-            stored = self._read_chunks(conn, sids, start, end)
+            stored = read_chunks(conn, sids, start, end, self._chunk_cache, self._directory)
         out = []
         for sid in sids:
             parts = stored.get(sid, [])
             tail = tails.get(sid)
             if tail is not None:
                 # Chunks written after the tail was copied hold these samples again.
-                parts = [(t[t < tail[0][0]], v[t < tail[0][0]]) for t, v in parts]
+                first = tail[0][0]
+                parts = [
+                    p if p[0][-1] < first else (p[0][p[0] < first], p[1][p[0] < first])
+                    for p in parts
+                ]
                 parts.append(tail)
             if not parts:
                 continue
             ts = np.concatenate([p[0] for p in parts])
             vals = np.concatenate([p[1] for p in parts])
-            keep = (ts >= start) & (ts <= end)
-            if keep.any():
-                out.append(SeriesData(labels[sid], ts[keep], vals[keep]))
+            lo = int(np.searchsorted(ts, start, side="left"))  # samples are in time order
+            hi = int(np.searchsorted(ts, end, side="right"))
+            if lo < hi:
+                out.append(SeriesData(labels[sid], ts[lo:hi], vals[lo:hi]))
         return sorted(out, key=lambda d: d.labels)
-
-    def _read_chunks(self, conn: Connection, sids: list[int], start: int, end: int):
-        c = schema.chunks.c
-        query = (
-            select(c.series_id, c.max_time, c.data)
-            .where(
-                c.series_id.in_(bindparam("ids", expanding=True)),
-                c.max_time >= start,
-                c.min_time <= end,
-            )
-            .order_by(c.series_id, c.max_time)
-        )
-        found: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for batch in batched(sids):
-            for row in conn.execute(query, {"ids": batch}):
-                key = (int(row.series_id), int(row.max_time))
-                samples = self._chunk_cache.get(key)
-                if samples is None:
-                    samples = decode(row.data)
-                    self._chunk_cache.put(key, samples)
-                found.setdefault(key[0], []).append(samples)
-        return found
 
     def series(
         self, matchers: Sequence[Matcher], start: int | None = None, end: int | None = None
@@ -382,6 +377,8 @@ class SqlStore:
                 self._head.min_valid_time = max(self._head.min_valid_time, cut)
                 self._head.forget(result.series_deleted)
             self._index.forget(result.series_deleted)
+            if self._directory is not None:
+                self._directory.clear()
         return result
 
     def stats(self) -> StoreStats:

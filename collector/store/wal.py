@@ -9,8 +9,11 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+from sqlalchemy import Connection
 
-__all__ = ["MAX_WAL_ROW_SAMPLES", "WalDecodeError", "decode_batch", "encode_batch"]
+from collector.store import schema
+
+__all__ = ["MAX_WAL_ROW_SAMPLES", "WalDecodeError", "decode_batch", "encode_batch", "write_wal"]
 
 MAX_WAL_ROW_SAMPLES = 1 << 18
 _COUNT = struct.Struct("<I")
@@ -30,6 +33,20 @@ def encode_batch(sids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> bytes:
             np.ascontiguousarray(vals, dtype="<f8").tobytes(),
         )
     )
+
+
+def write_wal(conn: Connection, sids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> None:
+    """Insert the samples as WAL rows of at most :data:`MAX_WAL_ROW_SAMPLES` each."""
+    step = MAX_WAL_ROW_SAMPLES
+    rows = [
+        {
+            "num_samples": len(sids[i : i + step]),
+            "data": encode_batch(sids[i : i + step], ts[i : i + step], vals[i : i + step]),
+        }
+        for i in range(0, len(sids), step)
+    ]
+    if rows:
+        conn.execute(schema.wal.insert(), rows)
 
 
 def decode_batch(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

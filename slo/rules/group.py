@@ -35,14 +35,18 @@ ALERTS{alertname="ApiDown", alertstate="pending", job="api"} 180000 stale
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from collector.model import STALE_NAN, Labels
-from collector.store.interfaces import Appender
+from collector.promql.engine import Engine
+from collector.store.interfaces import Appender, Querier
 from slo.rules.alerting import Alert, AlertingEvaluator
+from slo.rules.engine_query import engine_query
+from slo.rules.group_writes import GroupWrites
 from slo.rules.model import AlertingRule, QueryFunc, Rule, RuleGroup
 from slo.rules.recording_eval import RecordingEvaluator
 from slo.rules.rule_health import GroupHealth, RuleEvalError, RuleHealth, RuleHealthState
@@ -98,6 +102,14 @@ class GroupEvaluator:
     group see them. With ``appender=None`` nothing is written; the samples are returned.
     ``restored=False`` holds back ``ALERTS``/``ALERTS_FOR_STATE`` until :mod:`restore`
     has restored the alerts' ``for`` state after a restart.
+
+    With ``querier`` (the store ``appender`` writes to, which ``query`` reads), rules query
+    through PromQL over ``querier`` with the group's results so far laid over it
+    (:class:`~slo.rules.group_writes.GroupWrites`), and the whole group's samples are
+    appended at once at its end: one write per group instead of one per rule. An appender
+    whose ``append`` takes ``sync`` (:class:`~collector.store.sql.SqlStore`) commits it with
+    ``sync=False``: safe from a crash of the process, not from a power cut (as Prometheus'
+    WAL for rule results).
     """
 
     def __init__(
@@ -111,10 +123,14 @@ class GroupEvaluator:
         default_interval_ms: int = DEFAULT_INTERVAL_MS,
         default_query_offset_ms: int = 0,
         restored: bool = True,
+        querier: Querier | None = None,
     ) -> None:
         self.group = group
         self.query = query
         self.appender = appender
+        self._writes = GroupWrites(querier) if querier is not None and appender else None
+        self._rule_query = engine_query(Engine(self._writes)) if self._writes else query
+        self._unsynced = self._writes is not None and _takes_sync(appender)
         self.interval_ms = group.interval_ms or default_interval_ms
         offset = group.query_offset_ms
         self.query_offset_ms = default_query_offset_ms if offset is None else offset
@@ -124,6 +140,7 @@ class GroupEvaluator:
         ]
         self.health: list[RuleHealthState] = [RuleHealthState() for _ in group.rules]
         self.previous_series: list[set[Labels]] = [set() for _ in group.rules]
+        self._written_before: list[set[Labels]] = [set() for _ in group.rules]
         self.stale_series: list[Labels] = []  # of rules removed by a reload
         self.group_health = GroupHealth()
 
@@ -152,6 +169,8 @@ class GroupEvaluator:
         """Evaluate every rule at ``ts_ms``; rule errors are recorded in health, not raised."""
         started = time.perf_counter()
         results = tuple(self._eval_rule(i, ts_ms) for i in range(len(self.runtimes)))
+        if self._writes is not None:
+            results = self._write_group(results)
         self._flush_removed_series(ts_ms)
         duration = time.perf_counter() - started
         self.group_health = GroupHealth(ts_ms, duration)
@@ -162,7 +181,7 @@ class GroupEvaluator:
         runtime = self.runtimes[index]
         started = time.perf_counter()
         try:
-            samples = runtime.eval(ts_ms, self.query_offset_ms, self.query, self.group.limit)
+            samples = runtime.eval(ts_ms, self.query_offset_ms, self._rule_query, self.group.limit)
         except Exception as exc:  # a failing rule must not stop its group: health says why
             if not isinstance(exc, RuleEvalError):
                 log.warning("evaluating rule %s failed: %s", runtime.name, exc)
@@ -171,6 +190,11 @@ class GroupEvaluator:
         at = ts_ms - self.query_offset_ms
         markers = [(lbl, at, STALE_NAN) for lbl in self.previous_series[index] - returned]
         written = tuple(samples + sorted(markers))
+        if self._writes is not None:  # stored with the rest of the group: _write_group
+            self._writes.add(written)
+            self._written_before[index] = self.previous_series[index]
+            self.previous_series[index] = returned
+            return self._done(index, ts_ms, started, written, "")
         try:
             self._write(written)
         except Exception as exc:  # the store refused the batch; try again next time
@@ -178,6 +202,33 @@ class GroupEvaluator:
             return self._done(index, ts_ms, started, (), _describe(exc))
         self.previous_series[index] = returned
         return self._done(index, ts_ms, started, written, "")
+
+    def _write_group(self, results: tuple[RuleEvalResult, ...]) -> tuple[RuleEvalResult, ...]:
+        """Append the group's samples at once; if the store refuses them, every rule that
+        wrote some fails, as it would have alone (and writes them again next time)."""
+        assert self._writes is not None
+        batch = self._writes.take()
+        try:
+            if self._unsynced and batch:
+                # Derived data: survives a crash of the process without waiting for the
+                # disk, as Prometheus' own WAL does for rule results.
+                self.appender.append(batch, sync=False)
+            else:
+                self._write(batch)
+        except Exception as exc:  # the store refused the batch; try again next time
+            log.warning("storing the results of group %s failed: %s", self.group.name, exc)
+            return tuple(self._unwritten(i, r, _describe(exc)) for i, r in enumerate(results))
+        return results
+
+    def _unwritten(self, index: int, result: RuleEvalResult, error: str) -> RuleEvalResult:
+        if not result.samples:
+            return result
+        self.previous_series[index] = self._written_before[index]
+        health = RuleHealthState(
+            RuleHealth.ERR, error, result.health.last_eval_ms, result.health.eval_duration_s
+        )
+        self.health[index] = health
+        return RuleEvalResult(result.rule, (), health)
 
     def _done(
         self, index: int, ts_ms: int, started: float, samples: tuple[Sample, ...], error: str
@@ -233,6 +284,17 @@ class GroupEvaluator:
         for indexes in unmatched.values():
             for j in indexes:
                 self.stale_series.extend(sorted(old.previous_series[j]))
+
+
+def _takes_sync(appender: Appender | None) -> bool:
+    """Whether ``appender.append`` can skip waiting for the disk (``SqlStore.append``'s
+    ``sync`` keyword; a wrapper passing it on has it too)."""
+    if appender is None:
+        return False
+    try:
+        return "sync" in inspect.signature(appender.append).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
 
 
 def _describe(exc: Exception) -> str:

@@ -108,6 +108,11 @@ class RuleManager:
         self.external_url = external_url
         self.notify = notify
         self.query = query or engine_query(Engine(querier))
+        # Rules reading the store they write to (directly or through a wrapper keeping it
+        # as ``.store``, like the server's timing appender) store a group's results in one
+        # write.
+        writes_querier = appender is querier or getattr(appender, "store", None) is querier
+        self._group_querier = querier if query is None and writes_querier else None
         self.resend_delay_ms = resend_delay_ms
         self.outage_tolerance_ms = outage_tolerance_ms
         self.for_grace_period_ms = for_grace_period_ms
@@ -133,6 +138,7 @@ class RuleManager:
             default_interval_ms=self.interval_ms,
             default_query_offset_ms=self.default_query_offset_ms,
             restored=not should_restore,
+            querier=self._group_querier,
         )
         offset = group_offset_ms(group.file, group.name, evaluator.interval_ms)
         return _Scheduled(evaluator, offset, should_restore=should_restore)

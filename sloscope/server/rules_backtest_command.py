@@ -208,7 +208,9 @@ class ReadOnlySqlStore(SqlStore):
             self._engine.dispose()
             self._engine = None
 
-    def append(self, samples: Sequence[tuple[Labels, int, float]]) -> AppendResult:
+    def append(
+        self, samples: Sequence[tuple[Labels, int, float]], *, sync: bool = True
+    ) -> AppendResult:
         raise StoreError("the store is open read-only")
 
     def append_series(

@@ -85,9 +85,12 @@ class TimedAppender:
             registry=None,
         )
 
-    def append(self, samples):
+    def append(self, samples, *, sync: bool = True):
         with self.histogram.time():
-            return self.store.append(samples)
+            # Only rule results ask for sync=False; every other writer keeps the default.
+            if sync:
+                return self.store.append(samples)
+            return self.store.append(samples, sync=False)
 
     def append_series(self, labels, timestamps, values):
         with self.histogram.time():

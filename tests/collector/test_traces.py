@@ -375,7 +375,6 @@ def test_go_durations():
         parse_go_duration_ns("10")
 
 
-
 def test_retention_deletes_spans_that_ended_before_the_cut(span_store, store):
     from collector.store.span_schema import span_attributes
 
