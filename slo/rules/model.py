@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from collector.promql.result import Vector
+from slo.spec.model import SourcePosition
 
 __all__ = ["AlertingRule", "QueryFunc", "RecordingRule", "Rule", "RuleGroup", "RulePosition"]
 
@@ -13,16 +14,8 @@ __all__ = ["AlertingRule", "QueryFunc", "RecordingRule", "Rule", "RuleGroup", "R
 QueryFunc = Callable[[str, int], Vector]
 
 
-@dataclass(frozen=True)
-class RulePosition:
-    """Where a rule (or group) was written."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+#: Where a rule (or group) was written: the same file:line:column type SLO specs use.
+RulePosition = SourcePosition
 
 
 @dataclass(frozen=True)
