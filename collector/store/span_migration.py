@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Connection, Engine, LargeBinary, inspect, select, t
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.store.interfaces import StoreError
-from collector.store.span_model import SpanKind, SpanRecord, StatusCode
+from collector.store.span_model import SpanRecord, record_from_row
 from collector.store.span_schema import SPAN_SCHEMA_VERSION, span_meta, span_metadata
 
 __all__ = ["VERSION_KEY", "ensure_span_schema", "span_schema_version"]
@@ -112,33 +112,9 @@ def _migrate_v1(conn: Connection, insert: Insert) -> None:
         rows = conn.execute(page, {"t": last[0], "s": last[1], "n": _PAGE}).all()
         if not rows:
             break
-        insert(conn, [_v1_record(row) for row in rows])
+        insert(conn, [record_from_row(row, row.resource_attributes) for row in rows])
         copied += len(rows)
         last = (bytes(rows[-1].trace_id), bytes(rows[-1].span_id))
     for table in _V1_TABLES:
         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
     log.info("span tables upgraded to layout %d: %d spans copied", SPAN_SCHEMA_VERSION, copied)
-
-
-def _v1_record(row) -> SpanRecord:
-    parent = row.parent_span_id
-    return SpanRecord(
-        trace_id=bytes(row.trace_id),
-        span_id=bytes(row.span_id),
-        parent_span_id=None if parent is None else bytes(parent),
-        service=row.service,
-        name=row.name,
-        kind=SpanKind(row.kind),
-        start_time_unix_nano=int(row.start_time_unix_nano),
-        duration_ns=int(row.duration_ns),
-        status_code=StatusCode(row.status_code),
-        status_message=row.status_message,
-        http_route=row.http_route,
-        http_method=row.http_method,
-        http_status_code=row.http_status_code,
-        scope_name=row.scope_name,
-        attributes=row.attributes or {},
-        events=row.events or [],
-        links=row.links or [],
-        resource_attributes=row.resource_attributes or {},
-    )

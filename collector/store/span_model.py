@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SpanKind", "SpanRecord", "StatusCode", "TraceSummary"]
+__all__ = ["SpanKind", "SpanRecord", "StatusCode", "TraceSummary", "record_from_row"]
 
 
 class SpanKind(enum.IntEnum):
@@ -72,3 +72,28 @@ class TraceSummary:
     duration_ns: int
     span_count: int
     error: bool
+
+
+def record_from_row(row, resource: dict[str, Any]) -> SpanRecord:
+    """A stored span row (any layout: the span columns are the same) as a SpanRecord."""
+    parent = row.parent_span_id
+    return SpanRecord(
+        trace_id=bytes(row.trace_id),
+        span_id=bytes(row.span_id),
+        parent_span_id=None if parent is None else bytes(parent),
+        service=row.service,
+        name=row.name,
+        kind=SpanKind(row.kind),
+        start_time_unix_nano=int(row.start_time_unix_nano),
+        duration_ns=int(row.duration_ns),
+        status_code=StatusCode(row.status_code),
+        status_message=row.status_message,
+        http_route=row.http_route,
+        http_method=row.http_method,
+        http_status_code=row.http_status_code,
+        scope_name=row.scope_name,
+        attributes=row.attributes,
+        events=row.events,
+        links=row.links,
+        resource_attributes=resource,
+    )

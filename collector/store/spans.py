@@ -31,7 +31,13 @@ from sqlalchemy import (
 )
 
 from collector.store.span_migration import ensure_span_schema
-from collector.store.span_model import SpanKind, SpanRecord, StatusCode, TraceSummary
+from collector.store.span_model import (
+    SpanKind,
+    SpanRecord,
+    StatusCode,
+    TraceSummary,
+    record_from_row,
+)
 from collector.store.span_rows import (
     MAX_INDEXED_ATTRIBUTES,
     MAX_INDEXED_VALUE_CHARS,
@@ -204,7 +210,7 @@ class SpanStore:
                 query = select(r.resource_id, r.attributes).where(r.resource_id.in_(ids))
                 by_id = {rid: attrs for rid, attrs in conn.execute(query)}
         # A resource retention dropped under a late span: the span is shown without one.
-        return [_record(row, by_id.get(row.resource_id, {})) for row in rows] or None
+        return [record_from_row(row, by_id.get(row.resource_id, {})) for row in rows] or None
 
 
 def _matching_traces(conditions: list, attribute: tuple[str, str] | None, limit: int):
@@ -329,27 +335,3 @@ def _insert_records(conn: Connection, records: Sequence[SpanRecord]) -> None:
     """The write path inside the caller's transaction (for the layout migration)."""
     sql = span_sql(conn.dialect)
     _insert_rows(conn, sql, span_rows(sql, records), all_new=False)
-
-
-def _record(row, resource: dict[str, Any]) -> SpanRecord:
-    parent = row.parent_span_id
-    return SpanRecord(
-        trace_id=bytes(row.trace_id),
-        span_id=bytes(row.span_id),
-        parent_span_id=None if parent is None else bytes(parent),
-        service=row.service,
-        name=row.name,
-        kind=SpanKind(row.kind),
-        start_time_unix_nano=int(row.start_time_unix_nano),
-        duration_ns=int(row.duration_ns),
-        status_code=StatusCode(row.status_code),
-        status_message=row.status_message,
-        http_route=row.http_route,
-        http_method=row.http_method,
-        http_status_code=row.http_status_code,
-        scope_name=row.scope_name,
-        attributes=row.attributes,
-        events=row.events,
-        links=row.links,
-        resource_attributes=resource,
-    )
