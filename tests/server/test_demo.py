@@ -163,8 +163,13 @@ def _visit_the_shop(shop_url: str) -> None:
 
 
 def _check_every_page(demo: Demo, dashboard: str) -> list[str]:
-    home = _json(f"{dashboard}api/ui/home")
-    assert home["status"]["series"] > 0 and home["status"]["entry_spans"] > 0
+    def spans_counted() -> dict | None:
+        # increase() needs two samples of the RED series: the second span batch, not the first.
+        found = _json(f"{dashboard}api/ui/home")
+        return found if found["status"]["entry_spans"] > 0 else None
+
+    home = demo.poll("for entry spans on the home page", spans_counted, DATA_S)
+    assert home["status"]["series"] > 0
     checked = []
     for area in home["areas"]:
         url = area["url"] + ("&query=up" if area["key"] == "explore" else "")
